@@ -1,0 +1,585 @@
+"""Django admin for every model of the dashboard.
+
+The admin is a back-office tool for administrators, not the analysts' interface. What it must
+never do:
+- offer to change or delete audit rows or received webhooks (they are evidence);
+- render vendor data as HTML: every JSON payload and raw body is escaped inside a <pre>;
+- link to a stored file: documents are private and only the permission-checked view serves them;
+- put a whole big table into a <select>: foreign keys to customers, requests, documents, jobs and
+  users use autocomplete widgets (their admins define `search_fields`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db import models
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from kyc.models import (
+    AnalysisRequest,
+    AuditEvent,
+    Customer,
+    Decision,
+    Document,
+    ManagerAlert,
+    OcrCorrection,
+    OcrResult,
+    Officer,
+    OfficerRole,
+    ProviderJob,
+    Report,
+    WebhookEvent,
+)
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def _pre(text: str) -> str:
+    # format_html escapes its arguments: vendor data is never marked safe.
+    return format_html("<pre>{}</pre>", text)
+
+
+def pretty_json(value: Any) -> str | None:
+    """A JSON value indented and escaped in a <pre>; None (shown as empty) for SQL NULL."""
+    if value is None:
+        return None
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    except RecursionError:
+        # A hostile payload can nest deeper than the indenting encoder can follow.
+        return _pre(str(_("(too deeply nested to display)")))
+    return _pre(text)
+
+
+def pretty_body(body: bytes | memoryview | None) -> str:
+    """Raw bytes as UTF-8 text (undecodable bytes replaced), indented when they are JSON."""
+    text = bytes(body or b"").decode("utf-8", errors="replace")
+    # Not JSON (or too deep to re-indent): the text is shown as received.
+    with contextlib.suppress(ValueError, RecursionError):
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False, sort_keys=True)
+    return _pre(text)
+
+
+def json_display(model: type[models.Model], name: str):
+    """A read-only admin column showing `model.name` as pretty JSON, titled like the field."""
+
+    def show(model_admin: admin.ModelAdmin, obj: models.Model) -> str | None:
+        return pretty_json(getattr(obj, name))
+
+    show.__name__ = f"{name}_pretty"
+    return admin.display(description=model._meta.get_field(name).verbose_name)(show)
+
+
+def file_name_display(model: type[models.Model], name: str):
+    """A read-only column with a FileField's stored name as plain text: never a link."""
+
+    def show(model_admin: admin.ModelAdmin, obj: models.Model) -> str | None:
+        return getattr(obj, name).name or None
+
+    show.__name__ = f"{name}_name"
+    return admin.display(description=model._meta.get_field(name).verbose_name)(show)
+
+
+class LeanChangeList(ChangeList):
+    """Leaves the admin's `list_defer` columns (large payloads) out of the changelist query."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer(*self.model_admin.list_defer)
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
+
+
+def _customer_of(obj: models.Model):
+    from kyc.models import Customer
+
+    if isinstance(obj, Customer):
+        return obj
+    for path in ("customer", "request", "document", "ocr_result"):
+        related = getattr(obj, path, None)
+        if related is not None:
+            return _customer_of(related)
+    return None
+
+
+class KycModelAdmin(admin.ModelAdmin):
+    """Every change made through the admin lands in the audit trail too, in the same transaction
+    (the admin's change views are atomic), with the changed fields' old and new values."""
+
+    # Columns the changelist never shows and that can be large (vendor payloads).
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any):
+        return LeanChangeList
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from kyc.services import audit_record
+
+        fields = [name for name in form.changed_data if name in {f.name for f in obj._meta.fields}]
+        before = {}
+        if change and fields:
+            stored = type(obj).objects.filter(pk=obj.pk).values(*fields).first() or {}
+            before = {name: _audit_value(stored.get(name)) for name in fields}
+        super().save_model(request, obj, form, change)
+        if change and not fields:
+            return
+        audit_record(
+            actor=request.user,
+            action=f"admin.{'change' if change else 'add'}",
+            obj=obj,
+            customer=_customer_of(obj),
+            before=before or None,
+            after={name: _audit_value(getattr(obj, name)) for name in fields},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        from kyc.services import audit_record
+
+        audit_record(
+            actor=request.user,
+            action="admin.delete",
+            obj=obj,
+            customer=_customer_of(obj),
+            before={"repr": str(obj)},
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class ReadOnlyModelAdmin(KycModelAdmin):
+    """Viewable, never added, changed or deleted: the rows are evidence."""
+
+    actions = None  # no "delete selected", no bulk action at all
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
+        # Everything shown is read-only (not get_fields(): it builds a form from this list).
+        return self.fields or [field.name for field in self.model._meta.fields]
+
+
+# -------------------------------------------------------------------------------------- customers
+
+
+@admin.register(Customer)
+class CustomerAdmin(KycModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "siren",
+        "status",
+        "risk_level",
+        "assignee",
+        "artemis_customer_id",
+        "last_activity_at",
+    )
+    list_select_related = ("assignee",)
+    list_filter = (
+        "kind",
+        "status",
+        "risk_level",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = (
+        "name",
+        "siren",
+        "siret",
+        "last_name",
+        "first_name",
+        "artemis_customer_id",
+    )
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("assignee",)
+    # erased_at is set by the erasure service only (kyc:customer-erase), which deletes the files
+    # and pseudonymises the data; setting it here would only hide the file.
+    readonly_fields = (
+        "name",
+        "risk_level",
+        "created_by",
+        "created_at",
+        "last_activity_at",
+        "erased_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("kind", "name")}),
+        (_("Company"), {"fields": ("legal_name", "siren", "siret")}),
+        (_("Individual"), {"fields": ("last_name", "first_name", "birth_date", "nationality")}),
+        (_("Case"), {"fields": ("status", "risk_level", "assignee", "artemis_customer_id")}),
+        (_("Record"), {"fields": ("created_by", "created_at", "last_activity_at", "erased_at")}),
+    )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting rows would leave the stored files behind and skip the audit trail: a customer
+        # is erased from its file's "Erase this customer" page instead.
+        return False
+
+
+@admin.register(AnalysisRequest)
+class AnalysisRequestAdmin(KycModelAdmin):
+    list_display = (
+        "code_id",
+        "code_type",
+        "customer",
+        "status",
+        "stage",
+        "october_request_id",
+        "created_at",
+    )
+    list_select_related = ("customer",)
+    list_filter = ("status", "code_type")
+    search_fields = ("code_id", "october_request_id", "customer__name", "customer__siren")
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+
+@admin.register(Document)
+class DocumentAdmin(KycModelAdmin):
+    list_display = (
+        "original_name",
+        "kind",
+        "customer",
+        "request",
+        "status",
+        "content_type",
+        "size",
+        "created_at",
+    )
+    list_select_related = ("customer", "request")
+    list_filter = ("kind", "status", "content_type")
+    search_fields = ("original_name", "^sha256", "customer__name")
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("duplicate_of",)
+    file_name = file_name_display(Document, "file")
+    # What the upload service computed from the stored bytes is not editable: changing it here
+    # would make the row lie about the file the fraud engines read.
+    readonly_fields = (
+        "customer",
+        "request",
+        "file_name",
+        "original_name",
+        "size",
+        "sha256",
+        "content_type",
+        "uploaded_by",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("customer", "request", "kind", "period", "document_date", "status")}),
+        (
+            _("Stored file"),
+            {"fields": ("file_name", "original_name", "size", "sha256", "content_type")},
+        ),
+        (
+            _("Links"),
+            {"fields": ("duplicate_of", "october_media_id", "artemis_document_id")},
+        ),
+        (_("Record"), {"fields": ("uploaded_by", "created_at", "updated_at")}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A document is a stored file; only the upload service can hash and store one.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The stored file would stay behind: documents go by retention or erasure.
+        return False
+
+
+# ------------------------------------------------------------------------------ jobs and reports
+
+
+@admin.register(ProviderJob)
+class ProviderJobAdmin(KycModelAdmin):
+    list_display = (
+        "__str__",
+        "provider",
+        "operation",
+        "status",
+        "request",
+        "document",
+        "attempts",
+        "next_poll_at",
+        "deadline_at",
+        "created_at",
+    )
+    list_select_related = ("request", "document")
+    list_filter = ("provider", "operation", "status")
+    search_fields = ("external_id",)
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("request", "document")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Report)
+class ReportAdmin(KycModelAdmin):
+    list_display = (
+        "__str__",
+        "source",
+        "flag_color",
+        "score",
+        "request",
+        "request__customer",
+        "document",
+        "created_at",
+    )
+    list_select_related = ("request__customer", "document")
+    list_filter = ("source", "flag_color")
+    search_fields = ("external_id", "request__code_id", "request__customer__name")
+    date_hierarchy = "created_at"
+    list_defer = ("raw", "reasons", "summary")
+    autocomplete_fields = ("request", "document", "job")
+    reasons_pretty = json_display(Report, "reasons")
+    summary_pretty = json_display(Report, "summary")
+    raw_pretty = json_display(Report, "raw")
+    attachment_name = file_name_display(Report, "attachment")
+    readonly_fields = (
+        "reasons_pretty",
+        "summary_pretty",
+        "raw_pretty",
+        "attachment_name",
+        "created_at",
+    )
+    fields = (
+        "request",
+        "document",
+        "job",
+        "source",
+        "external_id",
+        "flag_color",
+        "flag_value",
+        "score",
+        "reasons_pretty",
+        "summary_pretty",
+        "raw_pretty",
+        "attachment_name",
+        "created_at",
+    )
+
+
+# ----------------------------------------------------------------------------- Manager X-Ray
+
+
+@admin.register(Officer)
+class OfficerAdmin(KycModelAdmin):
+    list_display = ("__str__", "birth_date", "confidence", "request", "request__customer")
+    list_select_related = ("request__customer",)
+    search_fields = ("last_name", "first_name", "request__customer__name")
+    autocomplete_fields = ("request", "report")
+
+
+@admin.register(OfficerRole)
+class OfficerRoleAdmin(KycModelAdmin):
+    list_display = ("company_name", "siren", "officer", "start_date", "end_date")
+    list_select_related = ("officer",)
+    search_fields = ("company_name", "siren", "officer__last_name")
+    autocomplete_fields = ("officer",)
+
+
+@admin.register(ManagerAlert)
+class ManagerAlertAdmin(KycModelAdmin):
+    list_display = ("name", "level", "review_status", "date", "customer", "role", "reviewed_by")
+    list_select_related = ("customer", "role", "reviewed_by")
+    list_filter = ("level", "review_status", "date")
+    search_fields = ("name", "customer__name", "role__company_name", "role__siren")
+    date_hierarchy = "date"
+    autocomplete_fields = ("role", "customer", "reviewed_by")
+
+
+# ------------------------------------------------------------------------------------------ OCR
+
+
+@admin.register(OcrResult)
+class OcrResultAdmin(KycModelAdmin):
+    list_display = ("__str__", "source", "document", "document__customer", "created_at")
+    list_select_related = ("document__customer",)
+    list_filter = ("source",)
+    search_fields = ("document__original_name", "document__customer__name")
+    date_hierarchy = "created_at"
+    list_defer = ("fields", "confidence")
+    autocomplete_fields = ("document", "report")
+    fields_pretty = json_display(OcrResult, "fields")
+    confidence_pretty = json_display(OcrResult, "confidence")
+    readonly_fields = ("fields_pretty", "confidence_pretty", "created_at", "updated_at")
+    fields = (
+        "document",
+        "report",
+        "source",
+        "fields_pretty",
+        "confidence_pretty",
+        "created_at",
+        "updated_at",
+    )
+
+
+@admin.register(OcrCorrection)
+class OcrCorrectionAdmin(KycModelAdmin):
+    list_display = (
+        "id",
+        "ocr_result",
+        "author",
+        "created_at",
+        "sync_status",
+        "sync_attempts",
+        "synced_at",
+    )
+    list_select_related = ("ocr_result", "author")
+    list_filter = ("sync_status",)
+    search_fields = ("reason", "author__username", "sync_error")
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("ocr_result", "author")
+    changes_pretty = json_display(OcrCorrection, "changes")
+    readonly_fields = ("changes_pretty", "created_at")
+    fields = (
+        "ocr_result",
+        "changes_pretty",
+        "reason",
+        "author",
+        "created_at",
+        "sync_status",
+        "sync_attempts",
+        "sync_error",
+        "synced_at",
+    )
+
+
+# ------------------------------------------------------------------------------------ decisions
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyModelAdmin):
+    """Read-only: a decision changes only through the four-eyes flow of the customer file."""
+
+    list_display = (
+        "__str__",
+        "customer",
+        "outcome",
+        "status",
+        "reason_code",
+        "proposed_by",
+        "proposed_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_select_related = ("customer", "proposed_by", "reviewed_by")
+    list_filter = ("outcome", "status")
+    search_fields = ("customer__name", "reason_code")
+    date_hierarchy = "proposed_at"
+
+
+# ------------------------------------------------------------------------- append-only records
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "customer",
+        "ip_address",
+    )
+    list_select_related = ("actor", "customer")
+    list_filter = ("action", "object_type", "created_at")
+    search_fields = ("actor__username", "object_id")
+    date_hierarchy = "created_at"
+    list_defer = ("before", "after")
+    show_full_result_count = False  # the table only grows; one COUNT per page is enough
+    before_pretty = json_display(AuditEvent, "before")
+    after_pretty = json_display(AuditEvent, "after")
+    fields = (
+        "created_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "customer",
+        "ip_address",
+        "before_pretty",
+        "after_pretty",
+    )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "__str__",
+        "provider",
+        "event_type",
+        "state",
+        "signature_verdict",
+        "received_at",
+        "processed_at",
+        "remote_addr",
+    )
+    list_filter = ("provider", "state", "signature_verdict", "event_type")
+    search_fields = ("dedupe_key", "event_type")
+    date_hierarchy = "received_at"
+    list_defer = ("headers", "body")
+    show_full_result_count = False
+    headers_pretty = json_display(WebhookEvent, "headers")
+    fields = (
+        "provider",
+        "event_type",
+        "signature_verdict",
+        "state",
+        "error",
+        "dedupe_key",
+        "duplicate_of",
+        "remote_addr",
+        "received_at",
+        "processed_at",
+        "headers_pretty",
+        "body_pretty",
+    )
+
+    @admin.display(description=WebhookEvent._meta.get_field("body").verbose_name)
+    def body_pretty(self, obj: WebhookEvent) -> str:
+        return pretty_body(obj.body)
+
+
+# ------------------------------------------------------------------------------ task results
+
+# django_tasks_db registers its own admin; import it first so that the check below does not
+# depend on the order of INSTALLED_APPS, and register a read-only fallback only if it did not.
+if apps.is_installed("django_tasks_db"):
+    from django_tasks_db.models import DBTaskResult
+
+    with contextlib.suppress(ImportError):
+        import_module("django_tasks_db.admin")
+
+    if not admin.site.is_registered(DBTaskResult):
+
+        @admin.register(DBTaskResult)
+        class DBTaskResultAdmin(ReadOnlyModelAdmin):
+            list_display = ("id", "task_name", "status", "enqueued_at", "finished_at")
+            list_filter = ("status", "queue_name")
+            search_fields = ("task_name",)

@@ -1,0 +1,34 @@
+"""Enqueueing background tasks from services: always after the transaction commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+
+def enqueue_on_commit(task_name: str, *args, run_after: dt.datetime | None = None) -> None:
+    """Enqueue `kyc.tasks.<task_name>(*args)` once the current transaction commits.
+
+    Task arguments are ids and strings; the task re-reads its rows. `robust`: a broken task
+    backend must not turn a committed change into an error page; the row is already saved and
+    the sweepers (`jobs_sweep`) enqueue it again.
+    """
+    from kyc import tasks
+
+    task = getattr(tasks, task_name)
+    if run_after is not None and run_after > timezone.now():
+        if run_after.microsecond and _whole_seconds(task):
+            # RQ's scheduler keeps whole seconds (it truncates run_after): a poll could start up
+            # to a second early, find its job not yet due, do nothing and leave the job to the
+            # sweeper. Rounded up, it is never early.
+            run_after = run_after.replace(microsecond=0) + dt.timedelta(seconds=1)
+        task = task.using(run_after=run_after)
+    transaction.on_commit(lambda: task.enqueue(*args), robust=True)
+
+
+def _whole_seconds(task) -> bool:
+    from django_tasks_rq import RQBackend
+
+    return isinstance(task.get_backend(), RQBackend)

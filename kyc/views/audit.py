@@ -1,0 +1,212 @@
+"""The audit trail: the global log (reviewers and admins), its CSV export, and the customer
+file's activity panel. Read-only: audit rows are never changed through the app."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from kyc import roles, services
+from kyc.selectors import audit as selectors
+from kyc.selectors.customers import customer_for_detail, customer_timeline, paginate
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
+# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Offered in the action filter; a prefix ending with "." matches a whole family.
+KNOWN_ACTIONS = (
+    "customer.",
+    "customer.create",
+    "customer.assign",
+    "customer.status",
+    "request.open",
+    "document.",
+    "document.add",
+    "document.view",
+    "document.download",
+    "job.",
+    "report.download",
+    "decision.",
+    "decision.propose",
+    "decision.confirm",
+    "decision.send_back",
+    "decision.void",
+    "alert.",
+    "alert.acknowledge",
+    "alert.dismiss",
+    "audit.export",
+)
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters, from the query string; an invalid value is ignored."""
+
+    actor = forms.RegexField(
+        label=gettext_lazy("User"), required=False, regex=rf"^([0-9]{{1,18}}|{selectors.SYSTEM})$"
+    )
+    action = forms.CharField(label=gettext_lazy("Action"), required=False, max_length=64)
+    customer = forms.IntegerField(
+        label=gettext_lazy("Customer id"), required=False, min_value=1, max_value=2**62
+    )
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    def filters(self) -> tuple[selectors.AuditFilters, int]:
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return (
+            selectors.AuditFilters(
+                actor=data.get("actor") or "",
+                action=(data.get("action") or "").strip(),
+                customer_id=data.get("customer"),
+                date_from=data.get("date_from"),
+                date_to=data.get("date_to"),
+            ),
+            data.get("page") or 1,
+        )
+
+
+def _require_auditor(user) -> None:
+    if not roles.can_review(user):
+        raise PermissionDenied(_("Only reviewers and administrators may read the audit log."))
+
+
+@require_GET
+def audit_log(request):
+    _require_auditor(request.user)
+    form = AuditFilterForm(request.GET)
+    filters, page_number = form.filters()
+    page = paginate(selectors.audit_log(request.user, filters), page_number, size=PAGE_SIZE)
+    for event in page.rows:
+        event.before_text = _pretty(event.before)
+        event.after_text = _pretty(event.after)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "querystring": params.urlencode(),
+        "known_actions": KNOWN_ACTIONS,
+        "users": get_user_model().objects.order_by("username").values_list("pk", "username"),
+        "system": selectors.SYSTEM,
+    }
+    template = "kyc/audit/log.html"
+    if request.htmx and request.htmx.target == "audit-table":
+        template += "#audit-table"
+    return render(request, template, context)
+
+
+# ------------------------------------------------------------------------------------ export
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, for csv.writer into a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def safe_cell(value) -> str:
+    """A CSV cell that no spreadsheet will evaluate as a formula."""
+    if value is None:
+        return ""
+    value = str(value)
+    if value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+
+
+def _json(value) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def export_rows(events) -> Iterator[list[str]]:
+    yield [
+        _("time"),
+        _("user"),
+        _("action"),
+        _("object type"),
+        _("object id"),
+        _("customer id"),
+        _("customer"),
+        _("source IP"),
+        _("before"),
+        _("after"),
+    ]
+    for event in events:
+        yield [
+            timezone.localtime(event.created_at).isoformat(),
+            event.actor.get_username() if event.actor else _("system"),
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.customer_id or "",
+            event.customer.display_name if event.customer else "",
+            event.ip_address or "",
+            _json(event.before),
+            _json(event.after),
+        ]
+
+
+@require_GET
+def audit_export(request):
+    """The filtered audit rows as CSV, streamed (any size, constant memory); the export itself
+    is audited before the first byte is sent."""
+    _require_auditor(request.user)
+    filters, _page = AuditFilterForm(request.GET).filters()
+    services.audit_export_record(actor=request.user, filters=filters.as_dict())
+    events = selectors.audit_log(request.user, filters).iterator(chunk_size=EXPORT_CHUNK)
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow([safe_cell(cell) for cell in row]) for row in export_rows(events))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    return StreamingHttpResponse(
+        # A BOM so that spreadsheet programs read the file as UTF-8.
+        _with_bom(stream),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _with_bom(lines: Iterator[str]) -> Iterator[str]:
+    yield "\ufeff"
+    yield from lines
+
+
+# ------------------------------------------------------------------- customer file timeline
+
+
+@require_GET
+def customer_timeline_panel(request, pk: int):
+    """The customer file's activity panel, alone: refreshed when another panel changes it."""
+    customer = customer_for_detail(request.user, pk)
+    return render(
+        request,
+        "kyc/customers/_timeline.html",
+        {"customer": customer, "timeline": customer_timeline(customer)},
+    )

@@ -1,0 +1,83 @@
+"""The live-status poll is conditional: 304 Not Modified while nothing it shows has changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from kyc.models import ProviderJob
+from tests.factories import make_customer, make_document, make_user
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def fake_provider(settings):
+    from tests.fakes import FakeProvider
+
+    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
+    FakeProvider.reset()
+
+
+def _poll(client, url, etag=None):
+    headers = {**HTMX, "If-None-Match": etag} if etag else HTMX
+    return client.get(url, headers=headers)
+
+
+def test_an_unchanged_fragment_is_answered_304_without_a_body(
+    analyst_client, django_assert_max_num_queries
+):
+    customer = make_customer()
+    make_document(customer=customer)
+    url = f"/customers/{customer.pk}/status/"
+    first = _poll(analyst_client, url)
+    assert first.status_code == 200
+    assert first["ETag"] and "no-cache" in first["Cache-Control"]
+    # session, user, roles, and the one state query: no fragment is rendered
+    with django_assert_max_num_queries(4):
+        again = _poll(analyst_client, url, first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_job_that_moves_changes_the_etag_and_the_fragment_is_sent_again(analyst_client):
+    customer = make_customer()
+    document = make_document(customer=customer)
+    url = f"/customers/{customer.pk}/status/"
+    first = _poll(analyst_client, url)
+    job = document.jobs.get()
+    job.status = ProviderJob.Status.PROCESSING
+    job.save()
+    changed = _poll(analyst_client, url, first["ETag"])
+    assert changed.status_code == 200
+    assert changed["ETag"] != first["ETag"]
+    assert "Processing" in changed.text
+
+
+def test_a_new_document_changes_the_etag(analyst_client):
+    customer = make_customer()
+    make_document(customer=customer)
+    url = f"/customers/{customer.pk}/status/"
+    first = _poll(analyst_client, url)
+    make_document(customer=customer, name="second.png")
+    assert _poll(analyst_client, url, first["ETag"]).status_code == 200
+
+
+def test_another_csrf_secret_gets_its_own_fragment(analyst_client):
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    customer = make_customer()
+    make_document(customer=customer)
+    url = f"/customers/{customer.pk}/status/"
+    mine = _poll(analyst_client, url)
+    other = Client()
+    other.force_login(make_user(role="reviewer"))
+    other.cookies["csrftoken"] = _get_new_csrf_string()
+    # The Retry forms are masked with the session's CSRF secret: never reuse someone else's.
+    assert _poll(other, url, mine["ETag"]).status_code == 200
+
+
+def test_a_customer_nobody_may_see_is_still_404(analyst_client):
+    assert _poll(analyst_client, "/customers/999999/status/", '"x"').status_code == 404
