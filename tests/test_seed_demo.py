@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
@@ -27,7 +28,8 @@ from django.utils import timezone
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from kyc.demo import builder, mrz
+from kyc.dates import add_years
+from kyc.demo import builder, catalog, mrz
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -159,6 +161,40 @@ def test_a_failed_seed_leaves_no_rows_and_no_files(db, settings, monkeypatch, tm
 
     assert counts() == dict.fromkeys(counts(), 0)
     assert stored_files(tmp_path / "private") == []
+
+
+@pytest.mark.parametrize(
+    "today",
+    # On these days the seeded random draws give a passport expiring on 29 February (2028 or
+    # 2032). Its issue date, ten years earlier, made the seed raise "day is out of range for
+    # month" and `make run` fail: CI failed on 24 November 2026 for that reason.
+    [dt.date(2026, 11, 22), dt.date(2026, 11, 24)],
+    ids=str,
+)
+def test_the_demo_builds_on_days_that_draw_a_leap_day(db, monkeypatch, today):
+    shifted_leap_days = []
+
+    def spy(day, years):
+        if (day.month, day.day) == (2, 29):
+            shifted_leap_days.append(day)
+        return add_years(day, years)
+
+    monkeypatch.setattr(builder, "add_years", spy)
+    # Just after midnight in Paris, so the day is never in the future of the real clock.
+    now = dt.datetime.combine(today, dt.time(0, 5), tzinfo=ZoneInfo("Europe/Paris"))
+    demo = builder.DemoBuilder(builder.ensure_users(PASSWORD), now=now)
+
+    demo.build()
+
+    assert shifted_leap_days, "the draws changed: find a day that draws 29 February again"
+    assert Customer.objects.count() == len(catalog.COMPANIES) + len(catalog.INDIVIDUALS)
+    dated = [
+        fields
+        for fields in OcrResult.objects.values_list("fields", flat=True)
+        if fields.get("issue_date") and fields.get("expiry_date")
+    ]
+    assert dated
+    assert all(fields["issue_date"] < fields["expiry_date"] for fields in dated)
 
 
 # ----------------------------------------------------------------- on the seeded data set

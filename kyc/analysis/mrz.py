@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kyc.analysis.countries import is_specimen_code, is_valid_code, normalise_code
+from kyc.dates import add_years
 
 FILLER = "<"
 MRZ_CHARSET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
@@ -249,7 +250,7 @@ def parse_date(raw: str, *, kind: str, today: dt.date) -> dt.date | None:
     except ValueError:
         return None
     if kind == "birth" and value > today:
-        value = value.replace(year=value.year - 100)
+        value = add_years(value, -100)
     return value
 
 

@@ -32,6 +32,7 @@ from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
 
 from kyc import roles, services
+from kyc.dates import add_years
 from kyc.demo import catalog, documents, mrz, payloads
 from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc.models import (
@@ -1207,7 +1208,7 @@ class DemoBuilder:
             expiry = self.today - dt.timedelta(days=rng.randint(20, 90))
         else:
             expiry = self.today + dt.timedelta(days=rng.randint(200, 3300))
-        issue = expiry.replace(year=expiry.year - 10) - dt.timedelta(days=1)
+        issue = add_years(expiry, -10) - dt.timedelta(days=1)
         if kind == "passport":
             lines: tuple[str, ...] = mrz.td3(
                 issuing_country=nationality,
@@ -1244,7 +1245,7 @@ class DemoBuilder:
         printed = None
         if verdict == FRAUDULENT:
             # The forger changed the printed birth date but not the machine-readable zone.
-            printed = birth_date.replace(year=birth_date.year + rng.choice([-4, -3, 3, 5]))
+            printed = add_years(birth_date, rng.choice([-4, -3, 3, 5]))
         tone = rng.choice([(196, 160, 130), (150, 110, 85), (110, 80, 60), (225, 190, 165)])
         return documents.IdentityDocument(
             kind=kind,
