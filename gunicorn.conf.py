@@ -40,6 +40,22 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # of long-lived processes (PDF rendering, image decoding).
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Load Django once in the master and fork workers from it: a recycled worker is serving again in
+# milliseconds instead of the second it takes to import Django and the app, during which its
+# share of requests waited (bench/: the live-status poll's p99 went from about 1 s to 32 ms and
+# its throughput up by a third). Nothing opens a database connection at import time, so no
+# connection is shared between workers. A code deploy needs a restart, not a HUP.
+preload_app = _str("GUNICORN_PRELOAD", "true").lower() in {"1", "true", "yes", "on"}
+
+
+def when_ready(server):
+    """In the master, once the app is loaded: warm what every worker would otherwise load on its
+    first requests (kyc/warmup.py)."""
+    if preload_app:
+        from kyc.warmup import warm_up
+
+        warm_up()
+
 
 # Which proxies may set X-Forwarded-Proto (and so make a request "secure"); Django trusts the
 # header only with BEHIND_TLS_PROXY=True as well.

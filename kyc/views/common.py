@@ -34,10 +34,9 @@ def latest_by_source(reports: list[Report]) -> list[Report]:
 
 
 def documents_context(customer) -> dict:
-    documents = selectors.customer_documents(customer)
-    request_jobs = selectors.customer_request_jobs(customer)
+    documents, request_jobs = selectors.customer_documents(customer)
     pending = any(job.is_active for job in request_jobs) or any(
-        job.is_active for document in documents for job in document.jobs.all()
+        job.is_active for document in documents for job in document.job_list
     )
     skipped = {document.pk: skipped_providers(document) for document in documents}
     return {

@@ -148,8 +148,8 @@ def test_customer_file_query_count_is_bounded(analyst_client, django_assert_max_
         for i in range(200)
     )
     analyst_client.get("/")  # the session's idle clock is saved once a minute, not per page
-    # 12, plus 1 for the OCR results panel (tests/ocr/test_views.py holds it to 1 with readings).
-    with django_assert_max_num_queries(13):
+    # 11, plus 1 for the OCR results panel (tests/ocr/test_views.py holds it to 1 with readings).
+    with django_assert_max_num_queries(12):
         response = analyst_client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200
     assert "200 reports in all" in response.text

@@ -81,3 +81,45 @@ def test_another_csrf_secret_gets_its_own_fragment(analyst_client):
 
 def test_a_customer_nobody_may_see_is_still_404(analyst_client):
     assert _poll(analyst_client, "/customers/999999/status/", '"x"').status_code == 404
+
+
+def test_a_full_render_takes_the_same_queries_whatever_the_number_of_jobs(
+    analyst_client, django_assert_max_num_queries
+):
+    customer = make_customer()
+    request = customer.requests.get()
+    documents = [make_document(customer=customer, name=f"scan-{i}.png") for i in range(25)]
+    ProviderJob.objects.bulk_create(
+        [
+            ProviderJob(
+                request=request,
+                document=document,
+                provider="other",
+                operation="analyse",
+                status=ProviderJob.Status.FAILED,
+                last_error="Vendor said no",
+            )
+            for document in documents
+        ]
+        + [
+            ProviderJob(request=request, provider=provider, operation="manager_xray")
+            for provider in ("first", "second")
+        ]
+    )
+    jobs = list(ProviderJob.objects.filter(request=request))
+    assert len(jobs) == 52
+    analyst_client.get("/")  # the session's idle clock is saved once a minute, not per poll
+
+    # session, user, roles, state; customer, documents, all their jobs in one query, reports
+    with django_assert_max_num_queries(8):
+        response = _poll(analyst_client, f"/customers/{customer.pk}/status/")
+
+    assert response.status_code == 200
+    text = response.text
+    for job in jobs:
+        assert f'id="job-{job.pk}"' in text
+    assert text.count("Vendor said no") == 25
+    # Each document lists its own jobs, and the request-level ones are listed once.
+    for document in documents:
+        article = text.split(f'id="document-{document.pk}"', 1)[1].split("</article>", 1)[0]
+        assert article.count('id="job-') == 2
