@@ -540,12 +540,17 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
         "processed_at",
         "remote_addr",
     )
-    list_filter = ("provider", "state", "signature_verdict", "event_type")
+    list_filter = (
+        "provider",
+        "state",
+        "signature_verdict",
+        "event_type",
+        ("payload_purged_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("dedupe_key", "event_type")
     date_hierarchy = "received_at"
     list_defer = ("headers", "body")
     show_full_result_count = False
-    headers_pretty = json_display(WebhookEvent, "headers")
     fields = (
         "provider",
         "event_type",
@@ -557,12 +562,23 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
         "remote_addr",
         "received_at",
         "processed_at",
+        "payload_purged_at",
         "headers_pretty",
         "body_pretty",
     )
 
+    @admin.display(description=WebhookEvent._meta.get_field("headers").verbose_name)
+    def headers_pretty(self, obj: WebhookEvent) -> str | None:
+        if obj.payload_purged_at is not None:
+            return _("(deleted at the end of its retention period)")
+        return pretty_json(obj.headers)
+
     @admin.display(description=WebhookEvent._meta.get_field("body").verbose_name)
     def body_pretty(self, obj: WebhookEvent) -> str:
+        if obj.payload_purged_at is not None:
+            return _("(deleted at the end of its retention period)")
+        if not obj.body:
+            return _("(empty)")
         return pretty_body(obj.body)
 
 

@@ -943,12 +943,29 @@ class WebhookEvent(models.Model):
     remote_addr = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    payload_purged_at = models.DateTimeField(
+        _("payload purged at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the raw body and headers were deleted at the end of their retention; the row "
+            "stays so that a replayed delivery is still recognised as a duplicate."
+        ),
+    )
 
     class Meta:
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["provider", "state"], name="webhook_provider_state")]
+        indexes = [
+            models.Index(fields=["provider", "state"], name="webhook_provider_state"),
+            # The daily retention purge looks only at payloads not purged yet.
+            models.Index(
+                fields=["received_at"],
+                name="webhook_payload_kept",
+                condition=models.Q(payload_purged_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} #{self.pk} ({self.state})"

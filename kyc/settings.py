@@ -356,6 +356,9 @@ WEBHOOK_RATE_PER_SECOND = env_float("WEBHOOK_RATE_PER_SECOND", 1000.0)
 WEBHOOK_RATE_BURST = env_int("WEBHOOK_RATE_BURST", 5000)
 # Documents (files) are purged this many days after a customer's final decision (AML: 5 years).
 RETENTION_DAYS_AFTER_DECISION = env_int("RETENTION_DAYS_AFTER_DECISION", 5 * 365)
+# A webhook delivery's raw body and headers (Mindee's carry the OCR of identity documents) are
+# blanked this many days after it was received, once processed; the row stays for deduplication.
+WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
 
 VENDOR_TIMEOUT = env_float("VENDOR_TIMEOUT", 30.0)
 

@@ -19,18 +19,22 @@ def audit_record(
     *,
     actor,
     action: str,
-    obj: Model,
+    obj: Model | type[Model],
     customer: Customer | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an audit row. Call it inside the transaction of the change it records."""
+    """Append an audit row. Call it inside the transaction of the change it records.
+
+    `obj` is the row changed, or its model class for one record of a change to many rows (a
+    bulk purge): the object id is then left empty and `after` says which rows.
+    """
     context = current_context()
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
         object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
+        object_id="" if isinstance(obj, type) else str(obj.pk),
         customer=customer,
         before=before,
         after=after,

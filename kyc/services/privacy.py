@@ -1,5 +1,6 @@
-"""Data protection: retention (purging documents after a final decision), erasure of a customer on
-request, and the audit record of a customer-file export.
+"""Data protection: retention (purging documents after a final decision, and webhook payloads
+after WEBHOOK_RETENTION_DAYS), erasure of a customer on request, and the audit record of a
+customer-file export.
 
 What is kept, and why, in one place:
 
@@ -23,6 +24,13 @@ What is kept, and why, in one place:
   documents, free text) but keeps its legal name, SIREN and SIRET unless asked to erase them too
   (`erase_company_identity=True`), which is right for a sole trader (entreprise individuelle),
   whose company name and SIREN identify a person.
+- **Webhook payloads**: a delivery's raw body and headers are evidence of what a vendor sent, but
+  Mindee's carry the OCR of identity documents (names, birth dates, document numbers), and
+  nothing reads them once the delivery is processed (processing re-fetches the result from the
+  vendor). They are blanked WEBHOOK_RETENTION_DAYS after receipt; the row stays (provider,
+  event, signature verdict, state, times, dedupe key) because its unique dedupe key is what
+  recognises a replayed delivery as a duplicate. A delivery still `received` keeps its body
+  whatever its age: its task may not have run yet, and a webhook is never lost unprocessed.
 - **Vendor copies** (October, Finovox, Mindee, Artemis) are not erased here: the erasure audit row
   lists the vendor references so that the data protection officer can ask each vendor.
 """
@@ -38,7 +46,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +62,7 @@ from kyc.models import (
     Officer,
     ProviderJob,
     Report,
+    WebhookEvent,
 )
 from kyc.services.audit import audit_record, touch_customer
 
@@ -192,6 +201,108 @@ def document_purge(
     for name in names:  # last: see the module docstring
         _delete_file(name)
     return True, len(reports)
+
+
+# ------------------------------------------------------------------ webhook payload retention
+
+# Deliveries in these states are done with: nothing reads their body again. RECEIVED is left out
+# on purpose: its processing task may still be waiting, and it needs the body.
+WEBHOOK_FINAL_STATES = tuple(
+    state for state in WebhookEvent.State if state != WebhookEvent.State.RECEIVED
+)
+WEBHOOK_PURGE_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class WebhookPurgeResult:
+    dry_run: bool
+    cutoff: dt.datetime
+    days: int
+    count: int
+    providers: dict[str, int] = field(default_factory=dict)
+
+
+def webhook_payloads_due_for_purge(
+    *, now: dt.datetime | None = None, days: int | None = None
+) -> tuple[QuerySet[WebhookEvent], dt.datetime]:
+    """Deliveries received before now - `days` (WEBHOOK_RETENTION_DAYS) whose processing is over
+    and whose body and headers are still stored."""
+    now = now or timezone.now()
+    days = settings.WEBHOOK_RETENTION_DAYS if days is None else days
+    cutoff = now - dt.timedelta(days=days)
+    return (
+        WebhookEvent.objects.filter(
+            received_at__lt=cutoff,
+            state__in=WEBHOOK_FINAL_STATES,
+            payload_purged_at__isnull=True,
+        ),
+        cutoff,
+    )
+
+
+@transaction.atomic
+def webhook_payloads_purge(
+    *,
+    now: dt.datetime | None = None,
+    days: int | None = None,
+    dry_run: bool = False,
+    batch_size: int = WEBHOOK_PURGE_BATCH,
+) -> WebhookPurgeResult:
+    """Blank the raw body and headers of every webhook delivery past its retention (see
+    `webhook_payloads_due_for_purge`) and stamp `payload_purged_at`; the rows stay, so their
+    dedupe keys still catch replays (see the module docstring). One UPDATE per batch of
+    `batch_size` rows, all in one transaction with one "webhook.purge" audit row counting them,
+    so that the audit trail and the table never disagree. Idempotent: a second run finds nothing
+    (and audits nothing). `dry_run` counts what would go and changes nothing."""
+    now = now or timezone.now()
+    days = settings.WEBHOOK_RETENTION_DAYS if days is None else days
+    due, cutoff = webhook_payloads_due_for_purge(now=now, days=days)
+    if dry_run:
+        counts = dict(
+            due.order_by()
+            .values_list("provider")
+            .annotate(n=Count("pk"))
+            .values_list("provider", "n")
+        )
+        return WebhookPurgeResult(
+            dry_run=True, cutoff=cutoff, days=days, count=sum(counts.values()), providers=counts
+        )
+    providers: dict[str, int] = {}
+    last_id = 0
+    while True:
+        # Locked, so that two purges running at once do not both count the same rows.
+        batch = list(
+            due.filter(pk__gt=last_id)
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", "provider")[:batch_size]
+        )
+        if not batch:
+            break
+        last_id = batch[-1][0]
+        WebhookEvent.objects.filter(
+            pk__in=[pk for pk, _provider in batch], payload_purged_at__isnull=True
+        ).update(body=b"", headers={}, payload_purged_at=now)
+        for _pk, provider in batch:
+            providers[provider] = providers.get(provider, 0) + 1
+    count = sum(providers.values())
+    if count:
+        audit_record(
+            actor=None,
+            action="webhook.purge",
+            obj=WebhookEvent,
+            after={
+                "reason": "retention",
+                "retention_days": days,
+                "received_before": cutoff.isoformat(),
+                "webhooks": count,
+                "providers": providers,
+            },
+        )
+        logger.info("purged %d webhook payload(s) received before %s", count, cutoff.isoformat())
+    return WebhookPurgeResult(
+        dry_run=False, cutoff=cutoff, days=days, count=count, providers=providers
+    )
 
 
 # ------------------------------------------------------------------------------------- erasure
