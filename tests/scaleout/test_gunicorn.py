@@ -71,6 +71,12 @@ def test_the_environment_sets_workers_timeout_and_trusted_proxies(monkeypatch):
     assert formatter == "kyc.logging.JsonFormatter"
 
 
+def test_workers_fork_from_a_preloaded_warm_master_unless_turned_off(monkeypatch):
+    assert load_config(monkeypatch)["preload_app"] is True
+    assert callable(load_config(monkeypatch)["when_ready"])
+    assert load_config(monkeypatch, GUNICORN_PRELOAD="false")["preload_app"] is False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
