@@ -824,28 +824,16 @@ class BenchSeeder:
         number = rng.choice(letters) + "".join(rng.choice(alnum) for _ in range(8))
         expiry = self.today + dt.timedelta(days=rng.randint(-60, 3300))
         sex = rng.choice("FM")
-        if kind == Document.Kind.PASSPORT:
-            lines: tuple[str, ...] = mrz.td3(
-                issuing_country=nationality,
-                surname=last,
-                given_names=first,
-                document_number=number,
-                nationality=nationality,
-                birth_date=birth,
-                sex=sex,
-                expiry_date=expiry,
-            )
-        else:
-            lines = mrz.td1(
-                issuing_country=nationality,
-                document_number=number,
-                birth_date=birth,
-                sex=sex,
-                expiry_date=expiry,
-                nationality=nationality,
-                surname=last,
-                given_names=first,
-            )
+        lines = mrz.for_document(
+            passport=kind == Document.Kind.PASSPORT,
+            country=nationality,
+            document_number=number,
+            surname=last,
+            given_names=first,
+            birth_date=birth,
+            sex=sex,
+            expiry_date=expiry,
+        )
         header, label, word = catalog.COUNTRY_HEADERS[nationality]
         return documents.IdentityDocument(
             kind="passport" if kind == Document.Kind.PASSPORT else "id_card",

@@ -1209,28 +1209,16 @@ class DemoBuilder:
         else:
             expiry = self.today + dt.timedelta(days=rng.randint(200, 3300))
         issue = add_years(expiry, -10) - dt.timedelta(days=1)
-        if kind == "passport":
-            lines: tuple[str, ...] = mrz.td3(
-                issuing_country=nationality,
-                surname=last_name,
-                given_names=first_name,
-                document_number=number,
-                nationality=nationality,
-                birth_date=birth_date,
-                sex=sex,
-                expiry_date=expiry,
-            )
-        else:
-            lines = mrz.td1(
-                issuing_country=nationality,
-                document_number=number,
-                birth_date=birth_date,
-                sex=sex,
-                expiry_date=expiry,
-                nationality=nationality,
-                surname=last_name,
-                given_names=first_name,
-            )
+        lines = mrz.for_document(
+            passport=kind == "passport",
+            country=nationality,
+            document_number=number,
+            surname=last_name,
+            given_names=first_name,
+            birth_date=birth_date,
+            sex=sex,
+            expiry_date=expiry,
+        )
         scanned = dt.datetime.combine(
             upload.date(), dt.time(rng.randint(7, 11), rng.randint(0, 59)), tzinfo=PARIS
         ) - dt.timedelta(days=rng.randint(1, 20))

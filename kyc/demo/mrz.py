@@ -121,6 +121,32 @@ def td1(
     return line1, line2, name_field(surname, given_names, 30)
 
 
+def for_document(
+    *,
+    passport: bool,
+    country: str,
+    document_number: str,
+    surname: str,
+    given_names: str,
+    birth_date: dt.date,
+    sex: str,
+    expiry_date: dt.date,
+) -> tuple[str, ...]:
+    """A national passport (TD3) or identity card (TD1) of `country`, issued to one of its
+    nationals: the machine-readable zone the demo and benchmark data sets print."""
+    common = {
+        "issuing_country": country,
+        "nationality": country,
+        "document_number": document_number,
+        "surname": surname,
+        "given_names": given_names,
+        "birth_date": birth_date,
+        "sex": sex,
+        "expiry_date": expiry_date,
+    }
+    return td3(**common) if passport else td1(**common)
+
+
 def verify(lines: list[str] | tuple[str, ...]) -> dict[str, bool]:
     """Which check digits of a TD1 or TD3 zone hold, keyed like the Artemis MRZ flags."""
     if len(lines) == 2 and all(len(line) == 44 for line in lines):
