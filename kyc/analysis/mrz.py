@@ -350,6 +350,66 @@ def _common_problems(
     return problems, formats
 
 
+def _icao_result(
+    format_name: str,
+    lines: tuple[str, ...],
+    today: dt.date,
+    *,
+    code: str,
+    issuing: str,
+    nationality: str,
+    surname: str,
+    given: str,
+    number_raw: str,
+    birth_raw: str,
+    sex: str,
+    expiry_raw: str,
+    optional_data: str,
+    optional_data_2: str = "",
+    optional_ok: bool,
+    checks: tuple[Check, ...],
+) -> MrzResult:
+    """What the TD1, TD2 and TD3 layouts share once their fields are cut out of the lines:
+    dates read, formats checked, the result assembled."""
+    birth = parse_date(birth_raw, kind="birth", today=today)
+    expiry = parse_date(expiry_raw, kind="expiry", today=today)
+    number = _clean(number_raw)
+    problems, formats = _common_problems(
+        lines=lines,
+        code=code,
+        issuing=issuing,
+        nationality=nationality,
+        birth=birth,
+        expiry=expiry,
+        expiry_required=True,
+        sex=sex,
+        number=number,
+        optional_ok=optional_ok,
+        surname=surname,
+    )
+    return MrzResult(
+        format=format_name,
+        lines=lines,
+        document_code=code.replace(FILLER, ""),
+        issuing_country=normalise_code(issuing),
+        surname=surname,
+        given_names=given,
+        document_number=number,
+        nationality=normalise_code(nationality),
+        birth_date_raw=birth_raw,
+        birth_date=birth,
+        sex=sex,
+        expiry_date_raw=expiry_raw,
+        expiry_date=expiry,
+        optional_data=_clean(optional_data),
+        optional_data_2=_clean(optional_data_2),
+        checks=checks,
+        problems=problems,
+        specimen=is_specimen_code(issuing) or is_specimen_code(nationality),
+        formats=formats,
+    )
+
+
 def _parse_td3(lines: tuple[str, ...], today: dt.date) -> MrzResult:
     l1, l2 = lines
     code, issuing = l1[0:2], l1[2:5]
@@ -372,41 +432,22 @@ def _parse_td3(lines: tuple[str, ...], today: dt.date) -> MrzResult:
         # A visa (ICAO 9303-7 MRV-A): optional data runs to the end, no composite check.
         personal = l2[28:44]
         checks = checks[:3]
-    birth = parse_date(birth_raw, kind="birth", today=today)
-    expiry = parse_date(expiry_raw, kind="expiry", today=today)
-    number = _clean(number_raw)
-    problems, formats = _common_problems(
-        lines=lines,
+    return _icao_result(
+        "TD3",
+        lines,
+        today,
         code=code,
         issuing=issuing,
         nationality=nationality,
-        birth=birth,
-        expiry=expiry,
-        expiry_required=True,
+        surname=surname,
+        given=given,
+        number_raw=number_raw,
+        birth_raw=birth_raw,
         sex=sex,
-        number=number,
+        expiry_raw=expiry_raw,
+        optional_data=personal,
         optional_ok=_valid_free_field(personal),
-        surname=surname,
-    )
-    return MrzResult(
-        format="TD3",
-        lines=lines,
-        document_code=code.replace(FILLER, ""),
-        issuing_country=normalise_code(issuing),
-        surname=surname,
-        given_names=given,
-        document_number=number,
-        nationality=normalise_code(nationality),
-        birth_date_raw=birth_raw,
-        birth_date=birth,
-        sex=sex,
-        expiry_date_raw=expiry_raw,
-        expiry_date=expiry,
-        optional_data=_clean(personal),
         checks=checks,
-        problems=problems,
-        specimen=is_specimen_code(issuing) or is_specimen_code(nationality),
-        formats=formats,
     )
 
 
@@ -440,42 +481,23 @@ def _parse_td1(lines: tuple[str, ...], today: dt.date) -> MrzResult:
         ),
     )
     surname, given = split_name(l3)
-    birth = parse_date(birth_raw, kind="birth", today=today)
-    expiry = parse_date(expiry_raw, kind="expiry", today=today)
-    number = _clean(number_raw)
-    problems, formats = _common_problems(
-        lines=lines,
+    return _icao_result(
+        "TD1",
+        lines,
+        today,
         code=code,
         issuing=issuing,
         nationality=nationality,
-        birth=birth,
-        expiry=expiry,
-        expiry_required=True,
+        surname=surname,
+        given=given,
+        number_raw=number_raw,
+        birth_raw=birth_raw,
         sex=sex,
-        number=number,
+        expiry_raw=expiry_raw,
+        optional_data=optional1,
+        optional_data_2=optional2,
         optional_ok=_valid_free_field(optional1) and _valid_free_field(optional2),
-        surname=surname,
-    )
-    return MrzResult(
-        format="TD1",
-        lines=lines,
-        document_code=code.replace(FILLER, ""),
-        issuing_country=normalise_code(issuing),
-        surname=surname,
-        given_names=given,
-        document_number=number,
-        nationality=normalise_code(nationality),
-        birth_date_raw=birth_raw,
-        birth_date=birth,
-        sex=sex,
-        expiry_date_raw=expiry_raw,
-        expiry_date=expiry,
-        optional_data=_clean(optional1),
-        optional_data_2=_clean(optional2),
         checks=checks,
-        problems=problems,
-        specimen=is_specimen_code(issuing) or is_specimen_code(nationality),
-        formats=formats,
     )
 
 
@@ -502,41 +524,22 @@ def _parse_td2(lines: tuple[str, ...], today: dt.date) -> MrzResult:
         # A visa (ICAO 9303-7 MRV-B): optional data runs to the end, no composite check.
         optional = l2[28:36]
         checks = checks[:3]
-    birth = parse_date(birth_raw, kind="birth", today=today)
-    expiry = parse_date(expiry_raw, kind="expiry", today=today)
-    number = _clean(number_raw)
-    problems, formats = _common_problems(
-        lines=lines,
+    return _icao_result(
+        "TD2",
+        lines,
+        today,
         code=code,
         issuing=issuing,
         nationality=nationality,
-        birth=birth,
-        expiry=expiry,
-        expiry_required=True,
+        surname=surname,
+        given=given,
+        number_raw=number_raw,
+        birth_raw=birth_raw,
         sex=sex,
-        number=number,
+        expiry_raw=expiry_raw,
+        optional_data=optional,
         optional_ok=_valid_free_field(optional),
-        surname=surname,
-    )
-    return MrzResult(
-        format="TD2",
-        lines=lines,
-        document_code=code.replace(FILLER, ""),
-        issuing_country=normalise_code(issuing),
-        surname=surname,
-        given_names=given,
-        document_number=number,
-        nationality=normalise_code(nationality),
-        birth_date_raw=birth_raw,
-        birth_date=birth,
-        sex=sex,
-        expiry_date_raw=expiry_raw,
-        expiry_date=expiry,
-        optional_data=_clean(optional),
         checks=checks,
-        problems=problems,
-        specimen=is_specimen_code(issuing) or is_specimen_code(nationality),
-        formats=formats,
     )
 
 
