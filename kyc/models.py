@@ -400,6 +400,11 @@ class ProviderJob(models.Model):
     )
     deadline_at = models.DateTimeField(_("deadline"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # The same error as a translatable message (kyc.i18n.Deferred.to_json()), shown in the
+    # reader's language; None when last_error is plain text (e.g. a vendor's own words).
+    last_error_detail = models.JSONField(
+        _("last error, translatable"), null=True, blank=True, default=None, editable=False
+    )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

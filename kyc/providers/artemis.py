@@ -30,10 +30,11 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kyc.analysis import identity
 from kyc.analysis.mrz import MrzResult, parse_mrz
+from kyc.i18n import Deferred, Message
 from kyc.providers import http
 from kyc.providers.base import ProviderError
 
@@ -286,11 +287,13 @@ def fetch_token() -> AccessToken:
         # OAuth2 servers answer 400 invalid_client / unauthorized_client for bad credentials.
         if error.status_code == 400:
             raise ProviderError(
-                _(
-                    "Artemis refused our client credentials: %(error)s. Check "
-                    "ARTEMIS_CLIENT_ID and ARTEMIS_CLIENT_SECRET."
-                )
-                % {"error": error.message},
+                Deferred(
+                    gettext_noop(
+                        "Artemis refused our client credentials: %(error)s. Check "
+                        "ARTEMIS_CLIENT_ID and ARTEMIS_CLIENT_SECRET."
+                    ),
+                    error=error.text,
+                ),
                 retryable=False,
                 status_code=400,
                 configuration=True,
@@ -300,7 +303,7 @@ def fetch_token() -> AccessToken:
     value = body.get("access_token") if isinstance(body, Mapping) else None
     if not isinstance(value, str) or not value:
         raise ProviderError(
-            _("Artemis' token endpoint answered without an access token."),
+            Deferred(gettext_noop("Artemis' token endpoint answered without an access token.")),
             retryable=False,
             status_code=response.status_code,
             configuration=True,
@@ -330,8 +333,12 @@ def _headers(token: str) -> dict[str, str]:
     domain = str(settings.ARTEMIS_DOMAIN_ID).strip()
     if not domain.isdigit():
         raise ProviderError(
-            _("ARTEMIS_DOMAIN_ID must be the numeric id of the Artemis domain, not %(value)r.")
-            % {"value": domain},
+            Deferred(
+                gettext_noop(
+                    "ARTEMIS_DOMAIN_ID must be the numeric id of the Artemis domain, not %(value)r."
+                ),
+                value=domain,
+            ),
             retryable=False,
             configuration=True,
         )
@@ -368,12 +375,17 @@ def _call(
     )
 
 
-def _object(response: requests.Response, what: str) -> Mapping[str, Any]:
+def _object(response: requests.Response, what: Message) -> Mapping[str, Any]:
     body = http.json_body(VENDOR, response)
     if not isinstance(body, Mapping):
         raise ProviderError(
-            _("Artemis answered %(what)s with something other than an object: %(body)s")
-            % {"what": what, "body": str(body)[:200]},
+            Deferred(
+                gettext_noop(
+                    "Artemis answered %(what)s with something other than an object: %(body)s"
+                ),
+                what=what,
+                body=str(body)[:200],
+            ),
             retryable=True,
             status_code=response.status_code,
         )
@@ -398,7 +410,7 @@ def put_ocr_result(customer_id: str, document_id: str, payload: Mapping[str, Any
         json=dict(payload),
         expected=(200, 201),
     )
-    return DocumentDto.from_json(_object(response, _("the OCR update")))
+    return DocumentDto.from_json(_object(response, Deferred(gettext_noop("the OCR update"))))
 
 
 def create_customer(payload: Mapping[str, Any]) -> CustomerDto:
@@ -410,7 +422,7 @@ def create_customer(payload: Mapping[str, Any]) -> CustomerDto:
     Reference: https://docs.cynopsis.co/artemis3-api-reference/customer-comprehensive/1a-create-individual-primary
     """
     response = _call("POST", "/api/customer", json=dict(payload), expected=(200, 201))
-    return CustomerDto.from_json(_created(response, _("customer")))
+    return CustomerDto.from_json(_created(response, Deferred(gettext_noop("customer"))))
 
 
 def append_document(
@@ -438,10 +450,10 @@ def append_document(
     response = _call(
         "POST", f"/api/customer/{_path_id(customer_id)}/document", files=files, expected=(200, 201)
     )
-    return DocumentDto.from_json(_created(response, _("document")))
+    return DocumentDto.from_json(_created(response, Deferred(gettext_noop("document"))))
 
 
-def _created(response: requests.Response, what: str) -> Mapping[str, Any]:
+def _created(response: requests.Response, what: Message) -> Mapping[str, Any]:
     """The created object, which must carry its id. Without one, the analyst is told to link it
     by hand: retrying would create the customer or upload the document a second time."""
     try:
@@ -450,11 +462,14 @@ def _created(response: requests.Response, what: str) -> Mapping[str, Any]:
         body = None
     if not isinstance(body, Mapping) or _int(body.get("id")) is None:
         raise ProviderError(
-            _(
-                "Artemis created the %(what)s but did not return its id (it answered: %(body)s). "
-                "Find it in Artemis and enter it in the administration."
-            )
-            % {"what": what, "body": " ".join((response.text or "").split())[:200]},
+            Deferred(
+                gettext_noop(
+                    "Artemis created the %(what)s but did not return its id (it answered: "
+                    "%(body)s). Find it in Artemis and enter it in the administration."
+                ),
+                what=what,
+                body=" ".join((response.text or "").split())[:200],
+            ),
             retryable=False,
             status_code=response.status_code,
         )
@@ -466,7 +481,7 @@ def _path_id(value: str | int) -> str:
     if not text.isdigit():
         # Artemis ids are int64; anything else would build another URL than intended.
         raise ProviderError(
-            _("%(value)r is not an Artemis id (a number).") % {"value": text},
+            Deferred(gettext_noop("%(value)r is not an Artemis id (a number)."), value=text),
             retryable=False,
             configuration=True,
         )

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
+from kyc.i18n import Message
+
 # ----------------------------------------------------------------------------------------- errors
 
 
@@ -26,11 +28,14 @@ class ProviderError(Exception):
     `retryable` tells the engine whether trying again later can help (timeouts, connection errors,
     429, 5xx). `retry_after` is the vendor's own hint in seconds (Retry-After). `configuration`
     marks errors an analyst cannot fix by retrying, such as rejected credentials.
+
+    `text` is the message as given: a `Deferred` (translated when read, see kyc.i18n) or a plain
+    string; `message` and `str()` render it in the active language.
     """
 
     def __init__(
         self,
-        message: str,
+        message: Message,
         *,
         retryable: bool,
         retry_after: float | None = None,
@@ -38,11 +43,15 @@ class ProviderError(Exception):
         configuration: bool = False,
     ) -> None:
         super().__init__(message)
-        self.message = message
+        self.text = message
         self.retryable = retryable
         self.retry_after = retry_after
         self.status_code = status_code
         self.configuration = configuration
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
 
     def __str__(self) -> str:
         return self.message
@@ -192,7 +201,7 @@ class Outcome:
     reports: tuple[ReportData, ...] = ()
     ocr: tuple[OcrData, ...] = ()
     officers: tuple[OfficerData, ...] = ()
-    message: str = ""
+    message: Message = ""  # when FAILED or EXPIRED: a Deferred or a plain string
     # When PENDING: the provider's own idea of when to look again, in seconds.
     poll_after: float | None = None
 
@@ -244,8 +253,8 @@ class Provider:
     # First poll this many seconds after submission; later polls back off exponentially.
     poll_interval: ClassVar[float] = 5.0
     max_poll_interval: ClassVar[float] = 300.0
-    # Told to the analyst when a job passes its deadline.
-    expiry_message: ClassVar[str] = ""
+    # Told to the analyst when a job passes its deadline (a Deferred or a plain string).
+    expiry_message: ClassVar[Message] = ""
 
     @classmethod
     def is_configured(cls) -> bool:

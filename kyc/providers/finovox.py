@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from kyc.i18n import Deferred
 from kyc.providers import http
 from kyc.providers.base import (
     DocumentInput,
@@ -173,8 +174,12 @@ def analyse(*, content: bytes, filename: str, content_type: str, types: Sequence
     if not isinstance(token, str) or not token:
         # Not retryable: a second POST would start (and bill) a second analysis.
         raise ProviderError(
-            _("Finovox accepted the document but sent no retrieve token (HTTP %(status)s).")
-            % {"status": response.status_code},
+            Deferred(
+                gettext_noop(
+                    "Finovox accepted the document but sent no retrieve token (HTTP %(status)s)."
+                ),
+                status=response.status_code,
+            ),
             retryable=False,
             status_code=response.status_code,
         )
@@ -379,9 +384,11 @@ class FinovoxProvider(Provider):
     name: ClassVar[str] = "finovox"
     label: ClassVar[str] = "Finovox"
     deadline: ClassVar[dt.timedelta] = RESULT_RETENTION + SUBMIT_GRACE
-    expiry_message: ClassVar[str] = gettext_lazy(  # type: ignore[assignment]
-        "Finovox keeps a result for 60 minutes only and none was received in time: "
-        "use Retry to submit the document to Finovox again."
+    expiry_message: ClassVar[Deferred] = Deferred(
+        gettext_noop(
+            "Finovox keeps a result for 60 minutes only and none was received in time: "
+            "use Retry to submit the document to Finovox again."
+        )
     )
 
     # The interval is a setting; the engine reads these on the instance.
@@ -401,16 +408,24 @@ class FinovoxProvider(Provider):
         return OPERATION if document.content_type in ACCEPTED_CONTENT_TYPES else None
 
     def skip_reason(self, document: DocumentInput) -> str:
-        return _(
-            "Finovox analyses only PDF, JPEG and PNG files; this file is %(type)s, so it was "
-            "not sent to Finovox."
-        ) % {"type": document.content_type or _("of an unknown type")}
+        return str(self._unsupported(document))
+
+    def _unsupported(self, document: DocumentInput) -> Deferred:
+        return Deferred(
+            gettext_noop(
+                "Finovox analyses only PDF, JPEG and PNG files; this file is %(type)s, so it was "
+                "not sent to Finovox."
+            ),
+            type=document.content_type or Deferred(gettext_noop("of an unknown type")),
+        )
 
     def submit(self, job: JobInput) -> Submission:
         document = job.document
         if document is None or document.content_type not in ACCEPTED_CONTENT_TYPES:
             raise ProviderError(
-                self.skip_reason(document) if document else _("Finovox needs a document."),
+                self._unsupported(document)
+                if document
+                else Deferred(gettext_noop("Finovox needs a document.")),
                 retryable=False,
             )
         analysis = analyse(
@@ -425,15 +440,19 @@ class FinovoxProvider(Provider):
         if len(analysis.retrieve_token) > MAX_TOKEN_LENGTH:
             # Our column holds 255 characters; failing clearly beats a database error.
             raise ProviderError(
-                _("Finovox sent a retrieve token longer than %(max)d characters.")
-                % {"max": MAX_TOKEN_LENGTH},
+                Deferred(
+                    gettext_noop("Finovox sent a retrieve token longer than %(max)d characters."),
+                    max=MAX_TOKEN_LENGTH,
+                ),
                 retryable=False,
             )
         return Submission(external_id=analysis.retrieve_token)
 
     def poll(self, job: JobInput) -> Outcome:
         if not job.external_id:
-            raise ProviderError(_("This Finovox job has no retrieve token."), retryable=False)
+            raise ProviderError(
+                Deferred(gettext_noop("This Finovox job has no retrieve token.")), retryable=False
+            )
         retrieval = retrieve(job.external_id)
         if retrieval.ready:
             document_id = job.document.id if job.document else None
@@ -441,7 +460,7 @@ class FinovoxProvider(Provider):
             return Outcome(state=State.COMPLETED, reports=(report,))
         submitted_at = job.submitted_at or timezone.now()
         if timezone.now() - submitted_at >= RESULT_RETENTION:
-            return Outcome(state=State.EXPIRED, message=str(self.expiry_message))
+            return Outcome(state=State.EXPIRED, message=self.expiry_message)
         return Outcome(state=State.PENDING, poll_after=self.poll_interval)
 
     # Finovox documents no webhooks: whatever arrives at /webhooks/finovox/ is not from Finovox.

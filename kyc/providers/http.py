@@ -13,8 +13,9 @@ import json
 from typing import Any
 
 import requests
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from kyc.i18n import Deferred, Message
 from kyc.providers.base import ProviderError
 
 USER_AGENT = "kyc-dashboard/0.1 (+https://github.com/)"
@@ -76,7 +77,7 @@ def vendor_message(response: requests.Response) -> str:
 
 
 def request(
-    vendor: str,
+    vendor: Message,
     method: str,
     url: str,
     *,
@@ -94,24 +95,28 @@ def request(
         response = session().request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
         raise ProviderError(
-            _("%(vendor)s did not answer within %(timeout)s s (%(where)s).")
-            % {"vendor": vendor, "timeout": f"{timeout:g}", "where": f"{method} {_path(url)}"},
+            Deferred(
+                gettext_noop("%(vendor)s did not answer within %(timeout)s s (%(where)s)."),
+                vendor=vendor,
+                timeout=f"{timeout:g}",
+                where=f"{method} {_path(url)}",
+            ),
             retryable=True,
         ) from exc
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
         # ChunkedEncodingError: the connection dropped in the middle of the body.
         raise ProviderError(
-            _("Could not connect to %(vendor)s (%(where)s): %(error)s.")
-            % {
-                "vendor": vendor,
-                "where": f"{method} {_path(url)}",
-                "error": exc.__class__.__name__,
-            },
+            Deferred(
+                gettext_noop("Could not connect to %(vendor)s (%(where)s): %(error)s."),
+                vendor=vendor,
+                where=f"{method} {_path(url)}",
+                error=exc.__class__.__name__,
+            ),
             retryable=True,
         ) from exc
     except requests.RequestException as exc:
         raise ProviderError(
-            _("%(vendor)s call failed: %(error)s") % {"vendor": vendor, "error": exc},
+            Deferred(gettext_noop("%(vendor)s call failed: %(error)s"), vendor=vendor, error=exc),
             retryable=False,
         ) from exc
     if response.status_code in expected:
@@ -121,47 +126,70 @@ def request(
     where = f"{method} {_path(url)}"
     if status == 429:
         raise ProviderError(
-            _("%(vendor)s is rate limiting us (429 on %(where)s): %(detail)s")
-            % {"vendor": vendor, "where": where, "detail": detail},
+            Deferred(
+                gettext_noop("%(vendor)s is rate limiting us (429 on %(where)s): %(detail)s"),
+                vendor=vendor,
+                where=where,
+                detail=detail,
+            ),
             retryable=True,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             status_code=status,
         )
     if status >= 500:
         raise ProviderError(
-            _("%(vendor)s answered %(status)s on %(where)s: %(detail)s")
-            % {"vendor": vendor, "status": status, "where": where, "detail": detail},
+            Deferred(
+                gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
+                vendor=vendor,
+                status=status,
+                where=where,
+                detail=detail,
+            ),
             retryable=True,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             status_code=status,
         )
     if status in (401, 403):
         raise ProviderError(
-            _(
-                "%(vendor)s refused our credentials (%(status)s on %(where)s): %(detail)s. "
-                "Check the %(vendor)s settings of this server."
-            )
-            % {"vendor": vendor, "status": status, "where": where, "detail": detail},
+            Deferred(
+                gettext_noop(
+                    "%(vendor)s refused our credentials (%(status)s on %(where)s): %(detail)s. "
+                    "Check the %(vendor)s settings of this server."
+                ),
+                vendor=vendor,
+                status=status,
+                where=where,
+                detail=detail,
+            ),
             retryable=False,
             status_code=status,
             configuration=True,
         )
     raise ProviderError(
-        _("%(vendor)s refused the request (%(status)s on %(where)s): %(detail)s")
-        % {"vendor": vendor, "status": status, "where": where, "detail": detail},
+        Deferred(
+            gettext_noop("%(vendor)s refused the request (%(status)s on %(where)s): %(detail)s"),
+            vendor=vendor,
+            status=status,
+            where=where,
+            detail=detail,
+        ),
         retryable=False,
         status_code=status,
     )
 
 
-def json_body(vendor: str, response: requests.Response) -> Any:
+def json_body(vendor: Message, response: requests.Response) -> Any:
     """The JSON body, or a retryable ProviderError when a proxy or the vendor sent garbage."""
     try:
         return response.json()
     except (ValueError, json.JSONDecodeError) as exc:
         raise ProviderError(
-            _("%(vendor)s sent a body that is not JSON (HTTP %(status)s): %(body)r")
-            % {"vendor": vendor, "status": response.status_code, "body": _excerpt(response, 120)},
+            Deferred(
+                gettext_noop("%(vendor)s sent a body that is not JSON (HTTP %(status)s): %(body)r"),
+                vendor=vendor,
+                status=response.status_code,
+                body=_excerpt(response, 120),
+            ),
             retryable=True,
             status_code=response.status_code,
         ) from exc

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from kyc.analysis import IDENTITY_KINDS, Analysis, analyse, supported
 from kyc.analysis.findings import Finding
+from kyc.i18n import Deferred
 from kyc.providers.base import (
     DocumentInput,
     JobInput,
@@ -119,31 +120,37 @@ class LocalProvider(Provider):
     def skip_reason(self, document: DocumentInput) -> str:
         if supported(document.content_type):
             return ""
-        message = gettext(
-            "The built-in engine reads PDF files and JPEG, PNG, TIFF and WebP pictures, "
-            "not %(type)s."
+        return str(self._unsupported(document))
+
+    def _unsupported(self, document: DocumentInput) -> Deferred:
+        return Deferred(
+            gettext_noop(
+                "The built-in engine reads PDF files and JPEG, PNG, TIFF and WebP pictures, "
+                "not %(type)s."
+            ),
+            type=document.content_type or "?",
         )
-        return message % {"type": document.content_type or "?"}
 
     def submit(self, job: JobInput) -> Submission:
         """Analyse the document now; the outcome is final."""
         document = job.document
         if document is None:
             raise ProviderError(
-                gettext("the built-in engine analyses documents only"), retryable=False
+                Deferred(gettext_noop("the built-in engine analyses documents only")),
+                retryable=False,
             )
         if not supported(document.content_type):
-            raise ProviderError(self.skip_reason(document), retryable=False)
+            raise ProviderError(self._unsupported(document), retryable=False)
         try:
             data = document.read()
         except OSError as exc:
             # Storage hiccups (a network file system, S3) can pass: let the engine retry.
             raise ProviderError(
-                gettext("could not read the stored file: %(error)s") % {"error": exc},
+                Deferred(gettext_noop("could not read the stored file: %(error)s"), error=exc),
                 retryable=True,
             ) from exc
         if not data:
-            raise ProviderError(gettext("the stored file is empty"), retryable=False)
+            raise ProviderError(Deferred(gettext_noop("the stored file is empty")), retryable=False)
         try:
             analysis = analyse(
                 data, document.content_type, kind=document.kind, customer=job.customer
@@ -153,10 +160,10 @@ class LocalProvider(Provider):
             # Bad input never gets here (it ends as reasons in the report).
             logger.exception("built-in engine failed on document %s", document.id)
             raise ProviderError(
-                (
-                    gettext("the built-in engine failed: %(error)s")
-                    % {"error": f"{type(exc).__name__}: {exc}"}
-                )[:500],
+                Deferred(
+                    gettext_noop("the built-in engine failed: %(error)s"),
+                    error=f"{type(exc).__name__}: {exc}"[:470],
+                ),
                 retryable=False,
             ) from exc
         reports, ocr = reports_from(analysis)
@@ -167,6 +174,8 @@ class LocalProvider(Provider):
 
     def poll(self, job: JobInput) -> Outcome:
         raise ProviderError(
-            gettext("the built-in engine finishes on submission; there is nothing to poll"),
+            Deferred(
+                gettext_noop("the built-in engine finishes on submission; there is nothing to poll")
+            ),
             retryable=False,
         )

@@ -33,8 +33,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
+from kyc.i18n import Deferred
 from kyc.providers import http
 from kyc.providers.base import (
     DocumentInput,
@@ -154,11 +155,14 @@ class RateLimiter:
                     return
             if wait > self.max_wait:
                 raise ProviderError(
-                    _("Mindee allows %(limits)s; this server reached it. Next try in %(wait)d s.")
-                    % {
-                        "limits": ", ".join(f"{c} calls per {p:g} s" for c, p in self.limits),
-                        "wait": int(wait) + 1,
-                    },
+                    Deferred(
+                        gettext_noop(
+                            "Mindee allows %(limits)s; this server reached it. "
+                            "Next try in %(wait)d s."
+                        ),
+                        limits=", ".join(f"{c} calls per {p:g} s" for c, p in self.limits),
+                        wait=int(wait) + 1,
+                    ),
                     retryable=True,
                     retry_after=wait,
                 )
@@ -217,20 +221,24 @@ def _call(method: str, url: str, *, expected: tuple[int, ...], **kwargs: Any):
         error = _api_error(_maybe_json(response))
         if error.get("code") == "PlanLimitReached":
             raise ProviderError(
-                _(
-                    "Mindee refused the call: the plan's quota is used up (PlanLimitReached). "
-                    "Raise the plan or wait for the next period, then use Retry."
+                Deferred(
+                    gettext_noop(
+                        "Mindee refused the call: the plan's quota is used up (PlanLimitReached). "
+                        "Raise the plan or wait for the next period, then use Retry."
+                    )
                 ),
                 retryable=False,
                 configuration=True,
                 status_code=403,
             )
         raise ProviderError(
-            _(
-                "Mindee refused our credentials or blocked API access (403: %(detail)s). "
-                "Check the Mindee settings of this server."
-            )
-            % {"detail": http.vendor_message(response)},
+            Deferred(
+                gettext_noop(
+                    "Mindee refused our credentials or blocked API access (403: %(detail)s). "
+                    "Check the Mindee settings of this server."
+                ),
+                detail=http.vendor_message(response),
+            ),
             retryable=False,
             configuration=True,
             status_code=403,
@@ -250,8 +258,10 @@ def _checked_body(response) -> dict[str, Any]:
     body = http.json_body(VENDOR, response)
     if not isinstance(body, dict):
         raise ProviderError(
-            _("Mindee sent an unexpected body (HTTP %(status)s).")
-            % {"status": response.status_code},
+            Deferred(
+                gettext_noop("Mindee sent an unexpected body (HTTP %(status)s)."),
+                status=response.status_code,
+            ),
             retryable=True,
             status_code=response.status_code,
         )
@@ -261,8 +271,10 @@ def _checked_body(response) -> dict[str, Any]:
         code = api_request.get("status_code")
         code = code if isinstance(code, int) else response.status_code
         raise ProviderError(
-            _("Mindee reported a failure: %(error)s")
-            % {"error": _error_text(error) or http.vendor_message(response)},
+            Deferred(
+                gettext_noop("Mindee reported a failure: %(error)s"),
+                error=_error_text(error) or http.vendor_message(response),
+            ),
             retryable=code >= 500 or code == 429,
             status_code=code,
         )
@@ -326,8 +338,10 @@ def get_queued(product: Product, job_id: str) -> dict[str, Any]:
         target = urljoin(url, location)
         if not location or not _same_origin(target, base_url()):
             raise ProviderError(
-                _("Mindee redirected the job to an unexpected address: %(where)s")
-                % {"where": urlsplit(target).netloc or "(none)"},
+                Deferred(
+                    gettext_noop("Mindee redirected the job to an unexpected address: %(where)s"),
+                    where=urlsplit(target).netloc or "(none)",
+                ),
                 retryable=False,
                 status_code=302,
             )
@@ -452,7 +466,9 @@ def _prediction(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str
     prediction = inference.get("prediction") if isinstance(inference, dict) else None
     if not isinstance(prediction, dict):
         raise ProviderError(
-            _("Mindee's answer has no document prediction."), retryable=True, status_code=None
+            Deferred(gettext_noop("Mindee's answer has no document prediction.")),
+            retryable=True,
+            status_code=None,
         )
     return document, prediction
 
@@ -548,8 +564,10 @@ def _job(body: Mapping[str, Any]) -> dict[str, Any]:
 def _failed(job: Mapping[str, Any]) -> Outcome:
     return Outcome(
         state=State.FAILED,
-        message=_("Mindee could not process the document: %(error)s")
-        % {"error": _error_text(job.get("error")) or _("no reason given")},
+        message=Deferred(
+            gettext_noop("Mindee could not process the document: %(error)s"),
+            error=_error_text(job.get("error")) or Deferred(gettext_noop("no reason given")),
+        ),
     )
 
 
@@ -569,11 +587,16 @@ def page_count(content: bytes, content_type: str) -> int | None:
         return None
 
 
-def _too_large(product: Product, size: int) -> str:
-    return _(
-        "Mindee %(product)s takes files up to %(max)d MB; this one is %(size).1f MB, so it was "
-        "not sent to Mindee."
-    ) % {"product": product.label, "max": product.max_bytes // MB, "size": size / MB}
+def _too_large(product: Product, size: int) -> Deferred:
+    return Deferred(
+        gettext_noop(
+            "Mindee %(product)s takes files up to %(max)d MB; this one is %(size).1f MB, so it "
+            "was not sent to Mindee."
+        ),
+        product=product.label,
+        max=product.max_bytes // MB,
+        size=size / MB,
+    )
 
 
 # ----------------------------------------------------------------------------------- provider
@@ -591,8 +614,10 @@ class MindeeProvider(Provider):
     name: ClassVar[str] = "mindee"
     label: ClassVar[str] = "Mindee"
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=1)
-    expiry_message: ClassVar[str] = gettext_lazy(  # type: ignore[assignment]
-        "Mindee gave no result within an hour: use Retry to submit the document again."
+    expiry_message: ClassVar[Deferred] = Deferred(
+        gettext_noop(
+            "Mindee gave no result within an hour: use Retry to submit the document again."
+        )
     )
 
     @property
@@ -618,7 +643,7 @@ class MindeeProvider(Provider):
         if product is None:
             return _("Mindee reads passports, identity cards and residence permits only.")
         if document.size > product.max_bytes:
-            return _too_large(product, document.size)
+            return str(_too_large(product, document.size))
         return ""
 
     def submit(self, job: JobInput) -> Submission:
@@ -626,7 +651,9 @@ class MindeeProvider(Provider):
         document = job.document
         if product is None or document is None:
             raise ProviderError(
-                _("Mindee has no operation %(op)r for this job.") % {"op": job.operation},
+                Deferred(
+                    gettext_noop("Mindee has no operation %(op)r for this job."), op=job.operation
+                ),
                 retryable=False,
             )
         if document.size > product.max_bytes:
@@ -637,11 +664,15 @@ class MindeeProvider(Provider):
         pages = page_count(content, document.content_type)
         if pages is not None and pages > product.max_pages:
             raise ProviderError(
-                _(
-                    "Mindee %(product)s takes documents of up to %(max)d pages; this one has "
-                    "%(pages)d, so it was not sent to Mindee."
-                )
-                % {"product": product.label, "max": product.max_pages, "pages": pages},
+                Deferred(
+                    gettext_noop(
+                        "Mindee %(product)s takes documents of up to %(max)d pages; this one has "
+                        "%(pages)d, so it was not sent to Mindee."
+                    ),
+                    product=product.label,
+                    max=product.max_pages,
+                    pages=pages,
+                ),
                 retryable=False,
             )
         if not product.asynchronous:
@@ -654,7 +685,8 @@ class MindeeProvider(Provider):
         job_id = str(queued.get("id") or "")
         if not job_id:
             raise ProviderError(
-                _("Mindee accepted the document but sent no job id."), retryable=False
+                Deferred(gettext_noop("Mindee accepted the document but sent no job id.")),
+                retryable=False,
             )
         if queued.get("status") == "failed":
             return Submission(external_id=job_id, outcome=_failed(queued))
@@ -664,7 +696,10 @@ class MindeeProvider(Provider):
         product = PRODUCTS.get(job.operation)
         if product is None or not product.asynchronous or not job.external_id:
             raise ProviderError(
-                _("This Mindee job cannot be polled (operation %(op)r).") % {"op": job.operation},
+                Deferred(
+                    gettext_noop("This Mindee job cannot be polled (operation %(op)r)."),
+                    op=job.operation,
+                ),
                 retryable=False,
             )
         body = get_queued(product, job.external_id)

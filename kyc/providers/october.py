@@ -43,8 +43,9 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
+from kyc.i18n import Deferred
 from kyc.providers import http
 from kyc.providers.base import (
     AlertData,
@@ -67,7 +68,7 @@ from kyc.providers.base import (
 logger = logging.getLogger(__name__)
 
 VENDOR = "October"
-STORAGE_VENDOR = gettext_lazy("October's file storage")
+STORAGE_VENDOR = Deferred(gettext_noop("October's file storage"))
 DOCS_URL = "https://doc.lending.soprafinancing.io/"
 
 DOC_XRAY = "doc_xray"
@@ -173,11 +174,14 @@ def _call(
         if error.configuration:
             # The shared layer says "check the settings"; name the ones an operator must fix.
             raise ProviderError(
-                _(
-                    "%(error)s They are OCTOBER_USER_ID and OCTOBER_SESSION_TOKEN "
-                    "(API version %(version)s)."
-                )
-                % {"error": error, "version": settings.OCTOBER_VERSION},
+                Deferred(
+                    gettext_noop(
+                        "%(error)s They are OCTOBER_USER_ID and OCTOBER_SESSION_TOKEN "
+                        "(API version %(version)s)."
+                    ),
+                    error=error.text,
+                    version=settings.OCTOBER_VERSION,
+                ),
                 retryable=False,
                 status_code=error.status_code,
                 configuration=True,
@@ -190,10 +194,17 @@ def _call(
 
 def _shape_error(what: str, body: Any) -> ProviderError:
     # Retrying cannot make October answer in another shape: the analyst sees what came back.
-    excerpt = json.dumps(body, default=str)[:200] if body is not None else _("an empty body")
+    excerpt = (
+        json.dumps(body, default=str)[:200]
+        if body is not None
+        else Deferred(gettext_noop("an empty body"))
+    )
     return ProviderError(
-        _("October answered %(what)s in a shape we do not understand: %(body)s")
-        % {"what": what, "body": excerpt},
+        Deferred(
+            gettext_noop("October answered %(what)s in a shape we do not understand: %(body)s"),
+            what=what,
+            body=excerpt,
+        ),
         retryable=False,
     )
 
@@ -367,7 +378,9 @@ def upload_to_storage(
     """
     if urlparse(target.url).scheme != "https" and settings.OCTOBER_BASE_URL.startswith("https:"):
         raise ProviderError(
-            _("October gave an upload URL that is not HTTPS; the file was not sent."),
+            Deferred(
+                gettext_noop("October gave an upload URL that is not HTTPS; the file was not sent.")
+            ),
             retryable=False,
         )
     try:
@@ -396,11 +409,14 @@ def upload_to_storage(
     except ProviderError as error:
         if error.configuration:
             raise ProviderError(
-                _(
-                    "October's file storage refused the upload (HTTP %(status)s): the signed "
-                    "upload URL was refused or has expired. The next attempt asks for a new one."
-                )
-                % {"status": error.status_code},
+                Deferred(
+                    gettext_noop(
+                        "October's file storage refused the upload (HTTP %(status)s): the signed "
+                        "upload URL was refused or has expired. The next attempt asks for a new "
+                        "one."
+                    ),
+                    status=error.status_code,
+                ),
                 retryable=True,
                 status_code=error.status_code,
             ) from error
@@ -720,11 +736,13 @@ class OctoberProvider(Provider):
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
     poll_interval: ClassVar[float] = 30.0
     max_poll_interval: ClassVar[float] = 900.0
-    expiry_message: ClassVar[str] = gettext_lazy(
-        "October sent no report within 72 hours (Doc X-Ray takes minutes, or up to 48 hours "
-        "when its OCR falls back). Check this file in October's web app, then use Retry to "
-        "send it again."
-    )  # type: ignore[assignment]
+    expiry_message: ClassVar[Deferred] = Deferred(
+        gettext_noop(
+            "October sent no report within 72 hours (Doc X-Ray takes minutes, or up to 48 hours "
+            "when its OCR falls back). Check this file in October's web app, then use Retry to "
+            "send it again."
+        )
+    )
 
     @classmethod
     def is_configured(cls) -> bool:
@@ -763,7 +781,8 @@ class OctoberProvider(Provider):
         if job.operation == DOC_XRAY:
             return self._submit_document(job)
         raise ProviderError(
-            _("October has no operation %(op)s.") % {"op": job.operation}, retryable=False
+            Deferred(gettext_noop("October has no operation %(op)s."), op=job.operation),
+            retryable=False,
         )
 
     def _ensure_request(self, job: JobInput) -> tuple[str, bool]:
@@ -774,9 +793,11 @@ class OctoberProvider(Provider):
             # The only request code October documents is a SIREN [V]; an individual's file has
             # none, and inventing a code October may reject would only hide that.
             raise ProviderError(
-                _(
-                    "October identifies a file by the company's SIREN, and this customer's file "
-                    "has none: it cannot be sent to October."
+                Deferred(
+                    gettext_noop(
+                        "October identifies a file by the company's SIREN, and this customer's "
+                        "file has none: it cannot be sent to October."
+                    )
                 ),
                 retryable=False,
             )
@@ -786,7 +807,9 @@ class OctoberProvider(Provider):
     def _submit_document(self, job: JobInput) -> Submission:
         document = job.document
         if document is None:
-            raise ProviderError(_("This Doc X-Ray job has no document."), retryable=False)
+            raise ProviderError(
+                Deferred(gettext_noop("This Doc X-Ray job has no document.")), retryable=False
+            )
         request_id, created = self._ensure_request(job)
         try:
             medium = create_medium(
@@ -831,7 +854,11 @@ class OctoberProvider(Provider):
         request_id = job.external_id or job.request.october_request_id
         if not request_id:
             raise ProviderError(
-                _("This job has no October request id: use Retry to submit it again."),
+                Deferred(
+                    gettext_noop(
+                        "This job has no October request id: use Retry to submit it again."
+                    )
+                ),
                 retryable=False,
             )
         if job.operation == MANAGER_XRAY:
@@ -839,7 +866,8 @@ class OctoberProvider(Provider):
         if job.operation == DOC_XRAY:
             return self._poll_document(job, request_id)
         raise ProviderError(
-            _("October has no operation %(op)s.") % {"op": job.operation}, retryable=False
+            Deferred(gettext_noop("October has no operation %(op)s."), op=job.operation),
+            retryable=False,
         )
 
     def _with_raw(self, report: OctoberReport) -> OctoberReport:
@@ -870,7 +898,11 @@ class OctoberProvider(Provider):
         medium_id = job.document.october_media_id if job.document else ""
         if not medium_id:
             raise ProviderError(
-                _("October's medium id for this document was not recorded: use Retry."),
+                Deferred(
+                    gettext_noop(
+                        "October's medium id for this document was not recorded: use Retry."
+                    )
+                ),
                 retryable=False,
             )
         listed = list_reports(source=DOC_XRAY, request_id=request_id)

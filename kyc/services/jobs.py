@@ -28,8 +28,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kyc import providers
+from kyc.i18n import Deferred, Message, as_detail, as_text
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -246,14 +248,29 @@ def _claim(job_id: int, *, statuses: Iterable[str], force: bool = False) -> Prov
         return job
 
 
+def _set_error(job: ProviderJob, message: Message) -> None:
+    """Keep an error on the job: `last_error` in English (logs, audit rows, jobs_list, admin) and,
+    for a Deferred, `last_error_detail` to show it in each reader's language (kyc.i18n)."""
+    job.last_error = as_text(message)[:2000]
+    job.last_error_detail = as_detail(message)
+
+
+def _clear_error(job: ProviderJob) -> None:
+    job.last_error = ""
+    job.last_error_detail = None
+
+
 def _expire(job: ProviderJob, now: dt.datetime) -> None:
     provider = providers.get_provider(job.provider)
-    message = (provider.expiry_message if provider else "") or _(
-        "No result before the deadline: the job expired. Use Retry to submit the document again."
+    message = (provider.expiry_message if provider else "") or Deferred(
+        gettext_noop(
+            "No result before the deadline: the job expired. Use Retry to submit the document "
+            "again."
+        )
     )
     before = {"status": job.status}
     job.status = Status.EXPIRED
-    job.last_error = str(message)
+    _set_error(job, message)
     job.finished_at = now
     job.next_poll_at = None
     job.lease_expires_at = None
@@ -289,7 +306,7 @@ def job_submit(job_id: int) -> None:
         job.external_id = submission.external_id or job.external_id
         job.submitted_at = now
         job.error_count = 0
-        job.last_error = ""
+        _clear_error(job)
         job.lease_expires_at = None
         job.next_poll_at = now + dt.timedelta(seconds=provider.poll_interval)
         job.save()
@@ -367,7 +384,7 @@ def job_poll(job_id: int, *, force: bool = False) -> None:
         job = _locked(job_id)
         job.lease_expires_at = None
         job.error_count = 0
-        job.last_error = ""
+        _clear_error(job)
         job.poll_count += 1
         if outcome.state == State.PENDING:
             before = job.status
@@ -418,8 +435,11 @@ def _call_provider(job: ProviderJob, method: str):
 
 def _crash(error: Exception) -> ProviderError:
     return ProviderError(
-        _("Internal error in the %(kind)s step: %(error)s")
-        % {"kind": error.__class__.__name__, "error": str(error)[:300]},
+        Deferred(
+            gettext_noop("Internal error in the %(kind)s step: %(error)s"),
+            kind=error.__class__.__name__,
+            error=str(error)[:300],
+        ),
         retryable=False,
     )
 
@@ -431,8 +451,10 @@ def _provider_or_fail(job: ProviderJob) -> Provider | None:
     _record_error(
         job.pk,
         ProviderError(
-            _("Provider %(name)s is not configured on this server any more.")
-            % {"name": job.provider},
+            Deferred(
+                gettext_noop("Provider %(name)s is not configured on this server any more."),
+                name=job.provider,
+            ),
             retryable=False,
             configuration=True,
         ),
@@ -450,7 +472,7 @@ def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
             return
         job.lease_expires_at = None
         job.error_count += 1
-        job.last_error = str(error)[:2000]
+        _set_error(job, error.text)
         retry_at = None
         if error.retryable:
             delay = backoff_seconds(
@@ -502,14 +524,18 @@ def _apply_outcome(job: ProviderJob, provider: Provider, outcome: Outcome, now) 
         for data in outcome.officers:
             _store_officer(job, data, report_ids)
         job.status = Status.COMPLETED
-        job.last_error = ""
+        _clear_error(job)
     else:
         report_ids = []
         job.status = Status.EXPIRED if outcome.state == State.EXPIRED else Status.FAILED
-        job.last_error = outcome.message or (
-            _("The provider could not analyse this document.")
-            if job.status == Status.FAILED
-            else str(provider.expiry_message)
+        _set_error(
+            job,
+            outcome.message
+            or (
+                Deferred(gettext_noop("The provider could not analyse this document."))
+                if job.status == Status.FAILED
+                else provider.expiry_message
+            ),
         )
     job.finished_at = now
     job.next_poll_at = None
@@ -667,7 +693,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
     job.external_id = ""
     job.poll_count = 0
     job.error_count = 0
-    job.last_error = ""
+    _clear_error(job)
     job.next_poll_at = None
     job.lease_expires_at = None
     job.submitted_at = None

@@ -49,8 +49,10 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kyc import roles
+from kyc.i18n import Deferred, as_detail, as_text
 from kyc.models import (
     AnalysisRequest,
     Customer,
@@ -457,10 +459,12 @@ def customer_erase(
     # Nothing may read the deleted files or send erased data any more.
     jobs = ProviderJob.objects.filter(request__customer=customer)
     active = list(jobs.filter(status__in=ProviderJob.ACTIVE_STATUSES).values_list("pk", flat=True))
-    jobs.update(last_error="")  # vendor messages may quote what they read
+    jobs.update(last_error="", last_error_detail=None)  # vendor messages may quote what they read
+    erased = Deferred(gettext_noop("Customer erased."))
     ProviderJob.objects.filter(pk__in=active).update(
         status=ProviderJob.Status.FAILED,
-        last_error=_("Customer erased."),
+        last_error=as_text(erased),
+        last_error_detail=as_detail(erased),
         finished_at=now,
         next_poll_at=None,
         lease_expires_at=None,

@@ -5,6 +5,8 @@ import functools
 from django import template
 from django.db import models
 
+from kyc.i18n import from_detail
+
 register = template.Library()
 
 
@@ -43,3 +45,13 @@ def provider_label(name: str) -> str:
 
     provider = get_provider(name)
     return str(provider.label) if provider else name
+
+
+@register.filter
+def job_error(job) -> str:
+    """`{{ job|job_error }}`: the job's last error in the active language.
+
+    The engine keeps the error as a translatable message (`last_error_detail`, kyc.i18n) beside
+    its English text (`last_error`); the English text is shown when there is no message, or one
+    that cannot be read."""
+    return from_detail(getattr(job, "last_error_detail", None), job.last_error)
