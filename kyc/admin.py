@@ -336,6 +336,13 @@ class ProviderJobAdmin(KycModelAdmin):
     autocomplete_fields = ("request", "document")
     readonly_fields = ("created_at", "updated_at")
 
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The customer file shows the translatable form of the error first: an error edited by
+        # hand must not be hidden behind the one it replaces.
+        if "last_error" in form.changed_data:
+            obj.last_error_detail = None
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Report)
 class ReportAdmin(KycModelAdmin):

@@ -420,3 +420,25 @@ def test_non_staff_analyst_cannot_open_an_admin_changelist(analyst_client):
     response = analyst_client.get(admin_url(Customer, "changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("edited", [True, False])
+def test_editing_a_jobs_error_by_hand_drops_its_translatable_form(edited, admin_user, rf):
+    detail = {"msgid": "Customer erased.", "params": {}}
+    job = make_job(last_error="Customer erased.", last_error_detail=detail, attempts=1)
+    model_admin = admin.site._registry[ProviderJob]
+    request = rf.post("/")
+    request.user = admin_user
+    form_class = model_admin.get_form(request, job, change=True, fields=["last_error", "attempts"])
+    data = {"last_error": "Fixed by hand" if edited else job.last_error, "attempts": 2}
+    form = form_class(data=data, instance=job)
+    assert form.is_valid(), form.errors
+
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+
+    job.refresh_from_db()
+    assert job.attempts == 2
+    if edited:
+        assert (job.last_error, job.last_error_detail) == ("Fixed by hand", None)
+    else:
+        assert job.last_error_detail == detail

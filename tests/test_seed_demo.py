@@ -24,12 +24,13 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from kyc.dates import add_years
 from kyc.demo import builder, catalog, mrz
+from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -438,8 +439,12 @@ def test_jobs_show_finished_failed_and_in_flight_work(seeded):
     assert set(jobs.values_list("provider", flat=True)) == {"local", "october", "finovox", "mindee"}
     for job in jobs.filter(status__in=["failed", "expired"]):
         assert job.last_error and job.finished_at
-    assert jobs.filter(last_error__contains="503 Service Unavailable").exists()
-    assert jobs.filter(last_error__contains="(401)").exists()
+        # Stored as the engine stores a provider's error: English text plus a translatable form.
+        assert from_detail(job.last_error_detail) == job.last_error
+        with translation.override("fr"):
+            assert from_detail(job.last_error_detail) != job.last_error
+    assert jobs.filter(last_error__contains="503 on POST /retrieve: Service Unavailable").exists()
+    assert jobs.filter(last_error__contains="refused our credentials (401").exists()
     for job in jobs.filter(status__in=ProviderJob.ACTIVE_STATUSES):
         assert job.finished_at is None
         assert not job.reports.exists()

@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
@@ -35,6 +36,7 @@ from kyc import roles, services
 from kyc.dates import add_years
 from kyc.demo import catalog, documents, mrz, payloads
 from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
+from kyc.i18n import Deferred, as_detail, as_text
 from kyc.models import (
     AnalysisRequest,
     Customer,
@@ -48,6 +50,7 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
+from kyc.providers.finovox import FinovoxProvider
 
 DEMO_SEED = 20261009
 DEFAULT_PASSWORD = "demo-password-2026"  # noqa: S105 - development-only default, printed on use
@@ -90,25 +93,54 @@ DEADLINE = {
     "finovox": dt.timedelta(minutes=70),
     "mindee": dt.timedelta(hours=1),
 }
+# The errors the job engine would have stored, as the providers raise them: translatable, so a
+# French analyst reads them in French (ProviderJob.last_error_detail).
 FAILURES = {
     "finovox_gave_up": (
         "failed",
         5,
-        "Finovox answered 503 Service Unavailable; gave up after 5 attempts",
+        Deferred(
+            gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
+            vendor="Finovox",
+            status=503,
+            where="POST /analyse",
+            detail="Service Unavailable",
+        ),
     ),
     "finovox_retrying": (
         "failed",
         3,
-        "Finovox answered 503 Service Unavailable three times; use Retry to submit again",
+        Deferred(
+            gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
+            vendor="Finovox",
+            status=503,
+            where="POST /retrieve",
+            detail="Service Unavailable",
+        ),
     ),
-    "finovox_expired": (
-        "expired",
-        4,
-        "Finovox keeps a result for 60 minutes only and none was received in time: "
-        "use Retry to submit the document to Finovox again.",
+    "finovox_expired": ("expired", 4, FinovoxProvider.expiry_message),
+    "october_401": (
+        "failed",
+        1,
+        Deferred(
+            gettext_noop(
+                "%(vendor)s refused our credentials (%(status)s on %(where)s): %(detail)s. "
+                "Check the %(vendor)s settings of this server."
+            ),
+            vendor="October",
+            status=401,
+            where="POST /requests",
+            detail="Invalid session token",
+        ),
     ),
-    "october_401": ("failed", 1, "October rejected the credentials (401)"),
-    "mindee_failed": ("failed", 1, "Mindee job failed: ServerError (An error occurred)"),
+    "mindee_failed": (
+        "failed",
+        1,
+        Deferred(
+            gettext_noop("Mindee could not process the document: %(error)s"),
+            error="ServerError (An error occurred)",
+        ),
+    ),
 }
 
 PDF_SOFTWARE = {
@@ -397,7 +429,7 @@ class DemoBuilder:
         rng = self.rng
         outcome = next((a.outcome for a in analyses), ProviderJob.Status.COMPLETED)
         failure = next((a.failure for a in analyses if a.failure), "")
-        attempts, error = 0, ""
+        attempts, error = 0, None
         if failure:
             outcome, attempts, error = FAILURES[failure]
         submitted = start + dt.timedelta(seconds=rng.randint(1, 20))
@@ -413,7 +445,8 @@ class DemoBuilder:
             "attempts": attempts or 1 + polls,
             "poll_count": polls,
             "error_count": 0,
-            "last_error": error,
+            "last_error": as_text(error),
+            "last_error_detail": as_detail(error),
         }
         if outcome == ProviderJob.Status.QUEUED:
             values.update(submitted_at=None, attempts=0, poll_count=0)
