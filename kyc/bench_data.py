@@ -52,6 +52,7 @@ from kyc import intake, roles
 from kyc.demo import catalog, documents, mrz, payloads
 from kyc.demo.builder import _DECISION_STORIES, DEADLINE, DURATION, FAILURES, operation_of
 from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
+from kyc.i18n import as_detail, as_text
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -465,6 +466,8 @@ def _key(value: Any) -> Any:
 
 
 def _json(value: Any) -> Any:
+    if value is None:
+        return None  # SQL NULL, as the ORM stores None in a nullable JSONField
     return value.text if isinstance(value, Dumped) else json.dumps(value)
 
 
@@ -892,7 +895,12 @@ class BenchSeeder:
             values["next_poll_at"] = self.now + dt.timedelta(hours=rng.randint(1, 12))
         elif status == ProviderJob.Status.EXPIRED:
             _status, attempts, error = FAILURES["finovox_expired"]
-            values.update(finished_at=values["deadline_at"], attempts=attempts, last_error=error)
+            values.update(
+                finished_at=values["deadline_at"],
+                attempts=attempts,
+                last_error=as_text(error),
+                last_error_detail=as_detail(error),
+            )
         elif status == ProviderJob.Status.FAILED:
             key = {
                 "finovox": "finovox_gave_up",
@@ -905,7 +913,8 @@ class BenchSeeder:
                 finished_at=submitted + dt.timedelta(seconds=rng.randint(*DURATION[provider])),
                 attempts=attempts,
                 error_count=attempts,
-                last_error=error,
+                last_error=as_text(error),
+                last_error_detail=as_detail(error),
             )
         else:
             values["finished_at"] = submitted + dt.timedelta(

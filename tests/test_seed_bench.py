@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q
 from django.test import Client
 
 from kyc import bench_data
+from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -165,3 +166,13 @@ def test_it_refuses_a_database_with_other_data_unless_forced():
         seed("--customers", "3")
     assert Customer.objects.count() == 1
     assert "Seeded 3 customers" in seed("--customers", "3", "--force")
+
+
+def test_failed_jobs_keep_their_error_as_the_engine_does(seeded):
+    failed = ProviderJob.objects.filter(status__in=["failed", "expired"])
+    assert failed.exists()
+    for job in failed:
+        assert isinstance(job.last_error, str) and job.last_error
+        if job.provider != "local":
+            assert from_detail(job.last_error_detail) == job.last_error
+    assert ProviderJob.objects.filter(status="completed", last_error_detail__isnull=True).exists()
