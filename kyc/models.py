@@ -206,6 +206,14 @@ class AnalysisRequest(models.Model):
     october_request_id = models.CharField(
         _("October request id"), max_length=64, null=True, blank=True, unique=True
     )
+    # Which job is creating the vendor request, and until when (its lease): the other jobs of
+    # the file wait for that id instead of each opening a vendor request of its own.
+    vendor_request_claimed_by = models.PositiveBigIntegerField(
+        _("vendor request being created by job"), null=True, blank=True, editable=False
+    )
+    vendor_request_claimed_until = models.DateTimeField(
+        _("vendor request claim expires"), null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -255,6 +255,10 @@ class Provider:
     max_poll_interval: ClassVar[float] = 300.0
     # Told to the analyst when a job passes its deadline (a Deferred or a plain string).
     expiry_message: ClassVar[Message] = ""
+    # Whether submitting a job may create the file's vendor-side request (October's POST
+    # /requests). The engine then lets one job of a file at a time do it (a claim on
+    # AnalysisRequest), so two jobs submitted together never open two vendor requests.
+    creates_vendor_request: ClassVar[bool] = False
 
     @classmethod
     def is_configured(cls) -> bool:

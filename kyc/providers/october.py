@@ -733,6 +733,7 @@ class OctoberProvider(Provider):
 
     name: ClassVar[str] = "october"
     label: ClassVar[str] = "October"
+    creates_vendor_request: ClassVar[bool] = True
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
     poll_interval: ClassVar[float] = 30.0
     max_poll_interval: ClassVar[float] = 900.0

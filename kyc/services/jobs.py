@@ -68,6 +68,8 @@ Status = ProviderJob.Status
 
 # Jobs whose next action is this late are presumed to have lost their task.
 SWEEP_GRACE = dt.timedelta(seconds=60)
+# A job waiting for another job of its file to open the vendor request looks again this soon.
+VENDOR_REQUEST_WAIT = dt.timedelta(seconds=5)
 
 
 # ------------------------------------------------------------------------------------- snapshots
@@ -293,6 +295,8 @@ def job_submit(job_id: int) -> None:
     """Submit a queued job to its provider. Idempotent: does nothing unless the job is queued,
     due and unleased."""
     job = _claim(job_id, statuses=[Status.QUEUED])
+    if job is not None and not _vendor_request_turn(job):
+        return
     called = _call_provider(job, "submit") if job is not None else None
     if called is None:
         return
@@ -325,6 +329,54 @@ def job_submit(job_id: int) -> None:
             enqueue_on_commit("poll_job_task", job.pk, run_after=job.next_poll_at)
 
 
+def _vendor_request_turn(job: ProviderJob) -> bool:
+    """Whether this leased job may call its provider now.
+
+    A provider that opens the file's vendor request on submit (October's POST /requests, with no
+    idempotency key) must not be called by two jobs of one file at once: each would open a
+    request. The first job claims the right to create it (for as long as its lease); the others
+    see the claim, hand their lease back and look again shortly, by when the id is usually known.
+    A claim whose job died runs out with its lease."""
+    provider = providers.get_provider(job.provider)
+    if provider is None or not provider.creates_vendor_request or job.request.october_request_id:
+        return True
+    now = timezone.now()
+    with transaction.atomic():
+        request = AnalysisRequest.objects.select_for_update().get(pk=job.request_id)
+        if request.october_request_id:
+            job.request.october_request_id = request.october_request_id
+            return True
+        claim_until = request.vendor_request_claimed_until
+        if (
+            request.vendor_request_claimed_by in (None, job.pk)
+            or not claim_until
+            or (claim_until <= now)
+        ):
+            AnalysisRequest.objects.filter(pk=request.pk).update(
+                vendor_request_claimed_by=job.pk, vendor_request_claimed_until=now + _lease()
+            )
+            return True
+        retry_at = min(claim_until, now + VENDOR_REQUEST_WAIT)
+        locked = _locked(job.pk)
+        locked.lease_expires_at = None
+        locked.attempts = max(locked.attempts - 1, 0)  # this turn called nobody
+        locked.next_poll_at = retry_at
+        locked.save(update_fields=["lease_expires_at", "attempts", "next_poll_at", "updated_at"])
+        enqueue_on_commit("submit_job_task", job.pk, run_after=retry_at)
+    logger.info(
+        "job %s waits for job %s to open the vendor request",
+        job.pk,
+        request.vendor_request_claimed_by,
+    )
+    return False
+
+
+def _release_vendor_request_claim(job: ProviderJob) -> None:
+    AnalysisRequest.objects.filter(pk=job.request_id, vendor_request_claimed_by=job.pk).update(
+        vendor_request_claimed_by=None, vendor_request_claimed_until=None
+    )
+
+
 def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime) -> None:
     """Save the vendor-side request and document ids a submission created (inside the caller's
     transaction, job locked).
@@ -335,6 +387,7 @@ def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime)
     (the vendor handed back an existing request) is not copied either: the column is unique.
     """
     request = job.request
+    _release_vendor_request_claim(job)
     vendor_request_id = submission.request_external_id
     if vendor_request_id and not request.october_request_id:
         try:
@@ -470,6 +523,7 @@ def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
         job = _locked(job_id)
         if job is None or job.status in ProviderJob.FINAL_STATUSES:
             return
+        _release_vendor_request_claim(job)
         job.lease_expires_at = None
         job.error_count += 1
         _set_error(job, error.text)
