@@ -381,10 +381,11 @@ def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime)
     """Save the vendor-side request and document ids a submission created (inside the caller's
     transaction, job locked).
 
-    The first request id wins: if two jobs of one request each created a vendor request (a race
-    no vendor API lets us prevent), the later id is not kept on the request, but each job keeps
-    the id it used in its own `external_id`. An id that another of our requests already holds
-    (the vendor handed back an existing request) is not copied either: the column is unique.
+    The first request id wins: if two jobs of one request still each created a vendor request
+    (_vendor_request_turn prevents it unless a call outlives its job's lease), the later id is
+    not kept on the request, but each job keeps the id it used in its own `external_id`. An id
+    that another of our requests already holds (the vendor handed back an existing request) is
+    not copied either: the column is unique.
     """
     request = job.request
     _release_vendor_request_claim(job)
