@@ -99,3 +99,15 @@ def empty_redis_database(url: str):
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def fake_provider(settings):
+    """The in-process FakeProvider (tests/fakes.py) as the only enabled provider, its script and
+    calls reset around the test."""
+    from tests.fakes import FakeProvider
+
+    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
+    FakeProvider.reset()
+    yield FakeProvider
+    FakeProvider.reset()

@@ -151,24 +151,16 @@ def test_a_real_http_failure_is_a_deferred_message_with_the_vendor_words_kept(ht
 
 
 @pytest.fixture
-def fake(settings):
-    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
-    FakeProvider.reset()
-    yield FakeProvider
-    FakeProvider.reset()
-
-
-@pytest.fixture
-def failed_job(db, fake, analyst):
+def failed_job(db, fake_provider, analyst):
     """A job the engine failed with a translatable vendor error (not retryable)."""
 
     def fail(error: ProviderError | Outcome) -> ProviderJob:
         customer = make_customer(actor=analyst)
         job = make_document(customer=customer, actor=analyst).jobs.get()
         if isinstance(error, Outcome):
-            fake.script = [Submission(external_id="x", outcome=error)]
+            fake_provider.script = [Submission(external_id="x", outcome=error)]
         else:
-            fake.script = [error]
+            fake_provider.script = [error]
         jobs.job_submit(job.pk)
         job.refresh_from_db()
         assert job.status == ProviderJob.Status.FAILED
@@ -255,9 +247,9 @@ def test_retry_clears_the_error_and_its_detail(failed_job, analyst):
     assert (job.status, job.last_error, job.last_error_detail) == ("queued", "", None)
 
 
-def test_a_successful_call_clears_a_retryable_error_and_its_detail(db, fake, analyst):
+def test_a_successful_call_clears_a_retryable_error_and_its_detail(db, fake_provider, analyst):
     job = make_document(customer=make_customer(actor=analyst), actor=analyst).jobs.get()
-    fake.script = [ProviderError(answered(), retryable=True)]
+    fake_provider.script = [ProviderError(answered(), retryable=True)]
     jobs.job_submit(job.pk)
     job.refresh_from_db()
     assert job.status == "queued" and job.last_error_detail == answered().to_json()
@@ -267,7 +259,7 @@ def test_a_successful_call_clears_a_retryable_error_and_its_detail(db, fake, ana
     assert (job.status, job.last_error, job.last_error_detail) == ("submitted", "", None)
 
 
-def test_the_default_expiry_message_is_translated(db, fake, analyst, monkeypatch):
+def test_the_default_expiry_message_is_translated(db, fake_provider, analyst, monkeypatch):
     monkeypatch.setattr(FakeProvider, "expiry_message", "")
     job = make_document(customer=make_customer(actor=analyst), actor=analyst).jobs.get()
     ProviderJob.objects.filter(pk=job.pk).update(deadline_at=job.created_at)
@@ -280,7 +272,9 @@ def test_the_default_expiry_message_is_translated(db, fake, analyst, monkeypatch
         assert job_error(job) == translation.gettext(job.last_error)
 
 
-def test_erasure_fails_active_jobs_with_a_translated_message(db, fake, analyst, admin_user):
+def test_erasure_fails_active_jobs_with_a_translated_message(
+    db, fake_provider, analyst, admin_user
+):
     customer = make_customer(actor=analyst)
     job = make_document(customer=customer, actor=analyst).jobs.get()
     privacy.customer_erase(customer=customer, reason="Request", actor=admin_user)

@@ -15,19 +15,15 @@ from kyc.models import AuditEvent, Customer, Document, ProviderJob, Report
 from kyc.providers.base import Outcome, ProviderError, State, Submission
 from kyc.services import jobs
 from tests.factories import make_customer, make_document, make_user
-from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fake_provider(settings):
-    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
+def fake_provider(fake_provider, settings):
     settings.JOB_RETRY_BASE_SECONDS = 10
     settings.JOB_RETRY_MAX_SECONDS = 600
-    FakeProvider.reset()
-    yield FakeProvider
-    FakeProvider.reset()
+    return fake_provider
 
 
 def new_job(**document_overrides) -> ProviderJob:

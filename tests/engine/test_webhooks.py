@@ -16,11 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fake_provider(settings):
-    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
-    FakeProvider.reset()
-    yield FakeProvider
-    FakeProvider.reset()
+def _only_the_fake_provider(fake_provider):
+    return fake_provider
 
 
 def post(client, body: bytes, *, signature: str | None = "auto", provider: str = "fake"):

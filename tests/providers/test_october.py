@@ -39,7 +39,6 @@ from kyc.providers.base import Submission, Verdict
 from kyc.services import jobs, webhooks
 from tests.factories import VALID_SIRENS, make_customer, make_document, make_user, pdf_bytes
 from tests.fake_october import DOC_XRAY_RAW, MANAGER_PERSONS, FakeOctober
-from tests.fakes import FakeProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -742,14 +741,6 @@ def test_manager_xray_only_runs_for_companies(fake):
 
 
 # ---------------------------------------------------- engine: vendor ids returned by a submission
-
-
-@pytest.fixture
-def fake_provider(settings):
-    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
-    FakeProvider.reset()
-    yield FakeProvider
-    FakeProvider.reset()
 
 
 def test_the_engine_keeps_the_first_vendor_request_id_and_the_document_id(fake_provider):

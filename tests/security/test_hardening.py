@@ -25,7 +25,7 @@ from kyc import throttle
 from kyc.models import AuditEvent, Document, WebhookEvent
 from tests.builders import make_report
 from tests.factories import make_customer, make_document, make_user, pdf_bytes, png_bytes
-from tests.fakes import FakeProvider, sign
+from tests.fakes import sign
 
 PASSWORD = "pw-for-tests-only"
 LOCKED = "Too many failed log-in attempts"
@@ -436,14 +436,6 @@ def test_svg_html_and_scripts_are_refused_at_upload(analyst_client, analyst, con
 # ------------------------------------------------------------------------------- webhooks
 
 
-@pytest.fixture
-def fake_vendor(settings):
-    settings.KYC_PROVIDERS = ["tests.fakes.FakeProvider"]
-    FakeProvider.reset()
-    yield FakeProvider
-    FakeProvider.reset()
-
-
 def deliver(client, n: int, *, ip: str = "198.51.100.20", provider: str = "fake"):
     body = json.dumps({"event": "done", "delivery": f"d{n}", "ids": []}).encode()
     return client.post(
@@ -455,7 +447,7 @@ def deliver(client, n: int, *, ip: str = "198.51.100.20", provider: str = "fake"
     )
 
 
-def test_webhooks_past_the_rate_get_429_with_retry_after(client, db, fake_vendor, settings):
+def test_webhooks_past_the_rate_get_429_with_retry_after(client, db, fake_provider, settings):
     settings.WEBHOOK_RATE_PER_SECOND = 2
     settings.WEBHOOK_RATE_BURST = 5
     with freeze_time("2026-03-02 09:00:00") as clock:
@@ -472,7 +464,7 @@ def test_webhooks_past_the_rate_get_429_with_retry_after(client, db, fake_vendor
         assert [deliver(client, n).status_code for n in (7, 8, 9)] == [200, 200, 429]
 
 
-def test_the_rate_limit_comes_before_the_signature_check(client, db, fake_vendor, settings):
+def test_the_rate_limit_comes_before_the_signature_check(client, db, fake_provider, settings):
     settings.WEBHOOK_RATE_PER_SECOND = 1
     settings.WEBHOOK_RATE_BURST = 1
     with freeze_time("2026-03-02 09:00:00"):
