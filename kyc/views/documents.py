@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from kyc import roles, services
+from kyc.analysis import pdf_render
 from kyc.forms import DocumentRowForm
 from kyc.models import AnalysisRequest, ProviderJob
 from kyc.selectors import customers as selectors
@@ -147,17 +147,12 @@ def viewer(request, pk: int):
 
 
 def _pdf_page_count(document) -> int:
-    import pypdfium2 as pdfium
-
     try:
         with default_storage.open(document.file.name, "rb") as handle:
-            pdf = pdfium.PdfDocument(handle.read())
-            try:
-                return len(pdf)
-            finally:
-                pdf.close()
-    except (pdfium.PdfiumError, OSError):
+            data = handle.read()
+    except OSError:
         return 0
+    return pdf_render.page_count(data)
 
 
 @require_GET
@@ -185,27 +180,20 @@ def file(request, pk: int):
 @require_GET
 def pdf_page(request, pk: int, number: int):
     """One PDF page as PNG, rendered on the server (no PDF reader in the browser needed)."""
-    import pypdfium2 as pdfium
-
     document = _visible_document(request.user, pk)
     if document.content_type != "application/pdf" or not document.file:
         raise Http404
     with default_storage.open(document.file.name, "rb") as handle:
         data = handle.read()
     try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
+        png = pdf_render.render_page_png(
+            data, number, scale=PDF_RENDER_SCALE, max_pages=MAX_PDF_PAGES_RENDERED
+        )
+    except pdf_render.PdfRenderError as exc:
         raise Http404(_("This PDF cannot be rendered.")) from exc
-    try:
-        if not 1 <= number <= min(len(pdf), MAX_PDF_PAGES_RENDERED):
-            raise Http404
-        page = pdf[number - 1]
-        image = page.render(scale=PDF_RENDER_SCALE).to_pil()
-        buffer = io.BytesIO()
-        image.save(buffer, "PNG", optimize=False)
-    finally:
-        pdf.close()
-    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    if png is None:
+        raise Http404
+    response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     return response

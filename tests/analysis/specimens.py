@@ -1,9 +1,9 @@
 """Synthetic specimen documents with known contents, for the built-in engine's tests and bench.
 
-Identity documents are drawn with Pillow and the OCR-B typeface (Debian `fonts-ocr-b`, installed by
-scripts/system-deps.sh), with MRZs built from our own check-digit code, then degraded the way phone
-photos and scans are. PDFs are written by hand, object by object, so each forensic signal is
-exactly the one a test asks for.
+Identity documents are drawn with Pillow and the OCR-B typeface (public domain, shipped in
+tests/assets/fonts/ so that no system font is needed), with MRZs built from our own check-digit
+code, then degraded the way phone photos and scans are. PDFs are written by hand, object by
+object, so each forensic signal is exactly the one a test asks for.
 
 Everything is deterministic for a given seed.
 """
@@ -23,7 +23,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, PngImagePlugin
 
 from kyc.analysis.mrz import check_digit, mrz_name
 
-FONT_DIRS = (Path("/usr/share/fonts/opentype/ocr-b"), Path("/usr/share/fonts/truetype/ocr-b"))
+# Shipped with the tests (public domain, see its README): no system package needed.
+OCRB_FONT = Path(__file__).resolve().parent.parent / "assets" / "fonts" / "OCRB.otf"
 TODAY = dt.date(2026, 6, 1)
 
 SURNAMES = [
@@ -238,16 +239,8 @@ def _date_ok(line: str, start: int, position: int, digit: str) -> bool:
 # ------------------------------------------------------------------------------------- drawing
 
 
-def ocrb_path() -> Path:
-    for folder in FONT_DIRS:
-        for name in ("OCRB.otf", "OCRB.ttf", "ocrb.otf"):
-            if (folder / name).exists():
-                return folder / name
-    raise FileNotFoundError("OCR-B font missing: run scripts/system-deps.sh (fonts-ocr-b)")
-
-
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(ocrb_path()), size)
+    return ImageFont.truetype(str(OCRB_FONT), size)
 
 
 # Physical sizes from ICAO 9303 (mm), drawn at 300 dpi (11.81 px/mm).
@@ -784,4 +777,46 @@ def pdf_with_picture(image: Image.Image) -> bytes:
         6: b"<< /Producer (Specimen Scanner 2.0) /CreationDate (D:20260301090000Z) "
         b"/ModDate (D:20260301090000Z) >>",
     }
+    return _serialise(objects)
+
+
+STANDARD_FONTS = (b"Helvetica", b"Times-Roman", b"Courier", b"Helvetica-Bold", b"Times-Italic")
+
+
+def build_text_pdf(pages: int, *, seed: int = 0, lines_per_page: int = 60) -> bytes:
+    """A multi-page statement-like PDF: every page full of text lines in five of the standard
+    fonts, in random sizes. Drawing it exercises PDFium's font machinery (the shared state that
+    made concurrent rendering crash)."""
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 "
+    first_font, first_page = 7, 7 + len(STANDARD_FONTS)
+    objects = {
+        first_font + i: b"<< /Type /Font /Subtype /Type1 /BaseFont /" + name + b" >>"
+        for i, name in enumerate(STANDARD_FONTS)
+    }
+    fonts = b" ".join(b"/F%d %d 0 R" % (i, first_font + i) for i in range(len(STANDARD_FONTS)))
+    kids = []
+    for page in range(pages):
+        page_number = first_page + 2 * page
+        kids.append(b"%d 0 R" % page_number)
+        content = b"\n".join(
+            b"BT /F%d %d Tf 36 %d Td (%s) Tj ET"
+            % (
+                rng.randrange(len(STANDARD_FONTS)),
+                rng.randint(6, 14),
+                800 - 13 * line,
+                _escape("".join(rng.choices(alphabet, k=70))).encode(),
+            )
+            for line in range(lines_per_page)
+        )
+        objects[page_number] = (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+            b"/Resources << /Font << %s >> >> >>" % (page_number + 1, fonts)
+        )
+        objects[page_number + 1] = (
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+        )
+    objects[1] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[2] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), pages)
+    objects[6] = b"<< /Producer (Specimen Core Banking) /CreationDate (D:20260301090000Z) >>"
     return _serialise(objects)
