@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format migrations-check deploy-check lock messages bench clean
+.PHONY: help install system-deps run test lint format migrations-check deploy-check lock messages bench clean
 
 help:
 	@echo "make run    install, migrate, load demo data, start web server + task worker on http://$(HOST):$(PORT)"
@@ -28,13 +28,15 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=True $(PY) manage.py migrate --noinput
 	DEBUG=True $(PY) manage.py seed_demo
-	@echo "Starting the web server on http://$(HOST):$(PORT) and the task worker; Ctrl-C stops both."
-	@trap 'kill 0' INT TERM EXIT; \
-	DEBUG=True $(PY) manage.py db_worker --queue-name '*' --interval 0.2 & \
-	DEBUG=True $(PY) manage.py jobs_sweep --every 60 >/dev/null & \
-	DEBUG=True $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Starting the web server on http://$(HOST):$(PORT), the task worker and the sweeper; Ctrl-C stops them all."
+	@DEBUG=True LOG_FORMAT=short KYC_DEV_ADDRESS=$(HOST):$(PORT) PYTHONUNBUFFERED=1 \
+	  $(VENV)/bin/honcho --no-colour --env /dev/null start -f Procfile.dev; \
+	  status=$$?; [ $$status = 130 ] || exit $$status  # 130: stopped by Ctrl-C, as asked
 
-test: install
+system-deps:
+	@bash scripts/system-deps.sh test
+
+test: install system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -396,16 +396,18 @@ ARTEMIS_TIMEOUT = env_float("ARTEMIS_TIMEOUT", VENDOR_TIMEOUT)
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # "json": one JSON object per line (time, level, logger, message, request_id, user_id, job_id)
-# for log collectors; "plain" for people.
+# for log collectors; "plain" for people; "short", plain without the time, for a process
+# manager that stamps each line itself (`make run`).
 LOG_FORMAT = env_str("LOG_FORMAT", "plain")
-if LOG_FORMAT not in ("plain", "json"):
-    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+if LOG_FORMAT not in ("plain", "short", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain, short or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "kyc.logging.ContextFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "short": {"format": "%(levelname)s %(name)s %(message)s"},
         "json": {"()": "kyc.logging.JsonFormatter"},
     },
     "handlers": {
@@ -416,7 +418,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's default config gives "django" its own console handler (plain text, DEBUG
+        # only) besides ours on the root: every line of Django and of the task worker was
+        # printed twice. One handler, on the root, for everything.
+        "django": {"level": "INFO", "handlers": []},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # /healthz/: how long each check (database, task backend, storage) may take.

@@ -82,14 +82,15 @@ def assign(request, pk: int):
 def customer_create(request):
     _require_case_worker(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or Customer.Kind.COMPANY
+    # Bound only to a submission: a new, empty form shows no errors.
+    data = request.POST if request.method == "POST" else None
     if kind not in Customer.Kind.values:
-        if request.method == "POST":
+        if data is not None:
             messages.error(request, _("Choose an individual or a company."))
         kind = Customer.Kind.COMPANY
-        request.POST = request.POST.copy()
-        request.POST.clear()
-    company_form = CompanyForm(request.POST if kind == Customer.Kind.COMPANY else None)
-    individual_form = IndividualForm(request.POST if kind == Customer.Kind.INDIVIDUAL else None)
+        data = None
+    company_form = CompanyForm(data if kind == Customer.Kind.COMPANY else None)
+    individual_form = IndividualForm(data if kind == Customer.Kind.INDIVIDUAL else None)
     form = company_form if kind == Customer.Kind.COMPANY else individual_form
     existing = []
     if request.method == "POST" and form.is_valid():

@@ -89,6 +89,29 @@ def test_create_an_individual(analyst_client):
     assert (customer.nationality, str(customer.birth_date)) == ("FRA", "1990-02-03")
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("kind", ["company", "individual", "nonsense"])
+def test_a_new_empty_form_shows_no_errors_and_marks_what_is_required(
+    analyst_client, kind, language
+):
+    analyst_client.cookies["django_language"] = language
+    response = analyst_client.get("/customers/new/", {"kind": kind})
+
+    assert response.status_code == 200
+    assert 'class="error"' not in response.text
+    assert "invalid" not in response.text
+    required = "Fields marked * are required." if language == "en" else "Les champs marqués"
+    assert required in response.text
+    assert '<span aria-hidden="true">*</span>' in response.text
+
+
+def test_a_submitted_empty_form_shows_its_errors(analyst_client):
+    response = analyst_client.post("/customers/new/", {"kind": "company"})
+
+    assert response.status_code == 200
+    assert response.text.count('class="error"') >= 2  # legal name and SIREN
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -3,7 +3,8 @@ OCR corrections waiting to reach Artemis."""
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
 
 from django.core.management.base import BaseCommand
 
@@ -23,7 +24,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, every: float, **options):
-        while True:
+        # SIGTERM (a supervisor, `make run`'s Ctrl-C) ends the wait between sweeps, never a sweep
+        # half-way: the process exits 0 as a stopped service should.
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.is_set():
             counts = jobs_sweep()
             resent = corrections_sweep()
             if counts["expired"] or counts["requeued"] or resent or not every:
@@ -33,4 +39,4 @@ class Command(BaseCommand):
                 )
             if not every:
                 return
-            time.sleep(every)
+            stop.wait(every)
