@@ -126,5 +126,5 @@ def test_log_format_json_makes_every_line_of_a_command_json(tmp_path):
 def test_an_unknown_log_format_stops_the_start(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT must be plain or json"):
+    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT must be plain, short or json"):
         settings_from_env(monkeypatch, LOG_FORMAT="yaml")
