@@ -224,13 +224,22 @@ def difference(later: dt.datetime, earlier: dt.datetime) -> tuple[dt.timedelta, 
     return later.replace(tzinfo=None) - earlier.replace(tzinfo=None), False
 
 
+# Whitespace and the NUL bytes scanners and mail gateways pad files with: no reader gives them a
+# meaning, so they are not "data" after the end of a file or after a signed range.
+PADDING = b"\x00\t\n\x0b\x0c\r "
+
+
+def _without_padding(data: bytes) -> bytes:
+    return data.strip(PADDING)
+
+
 def _raw_structure(data: bytes) -> dict[str, Any]:
     startxrefs = len(re.findall(rb"(?<![A-Za-z])startxref\b", data))
     eofs = [m.end() for m in re.finditer(rb"%%EOF", data)]
     head = data[:2048]
     linearized = re.search(rb"/Linearized\s+[\d.]+", head) is not None
     length_match = re.search(rb"/Linearized[^>]*?/L\s+(\d+)", head, re.DOTALL)
-    trailing = len(data[eofs[-1] :].strip()) if eofs else 0
+    trailing = len(_without_padding(data[eofs[-1] :])) if eofs else 0
     # One xref section per save; a linearized file has one more (the first-page one).
     sections = max(startxrefs, len(eofs))
     revisions = max(1, sections - (1 if linearized and sections >= 2 else 0))
@@ -261,7 +270,7 @@ def _signatures(data: bytes) -> tuple[Signature, ...]:
             and covers_until <= len(data)
         )
         tail = data[covers_until:] if covers_until <= len(data) else b""
-        appended = len(tail.strip())
+        appended = len(_without_padding(tail))
         window = data[max(0, match.start() - 2000) : match.end() + 4000]
         when = re.search(rb"/M\s*\((D:[^)]*)\)", window)
         found.append(
