@@ -128,9 +128,12 @@ class Reason:
     level: str | None = None  # None (informational) | "suspicious" | "fraudulent"
     sentiment: str = "neutral"  # "positive" | "neutral" | "negative"
     criteria: Mapping[str, Any] = field(default_factory=dict)
+    # Our own detail as a translatable message (kyc.i18n.Deferred's stored form), rendered in
+    # the reader's language; `detail` is its English text. Never set from vendor text.
+    detail_message: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "code": self.code,
             "title": self.title,
             "detail": self.detail,
@@ -138,6 +141,9 @@ class Reason:
             "sentiment": self.sentiment,
             "criteria": dict(self.criteria),
         }
+        if self.detail_message is not None:
+            data["detail_message"] = dict(self.detail_message)
+        return data
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kyc.i18n import from_detail
 from kyc.models import Report
 from kyc.selectors import reports as selectors
 from kyc.services import audit_record
@@ -169,8 +170,9 @@ def readable_criteria(criteria: Any) -> list[dict[str, Any]]:
 def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dict[str, Any]]:
     """Reasons grouped fraudulent, suspicious, informational (empty groups left out).
 
-    `translate_titles`: the built-in engine stores English titles marked with gettext_noop;
-    they are translated here, on display (vendor titles are shown as the vendor wrote them)."""
+    `translate_titles`: the built-in engine stores English titles marked with gettext_noop, and
+    some details as a msgid with parameters (`detail_message`); they are translated here, on
+    display (vendor titles and details are shown as the vendor wrote them)."""
     groups: dict[str, list[dict[str, Any]]] = {level: [] for level, _label in LEVELS}
     for reason in reasons if isinstance(reasons, list) else []:
         if not isinstance(reason, Mapping):
@@ -181,13 +183,17 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         if level not in groups:
             level = "suspicious"
         title = text(reason.get("title") or message.get("title"))
+        detail = text(reason.get("detail") or message.get("content"))
         if translate_titles and title:
             title = _(title)
+        if translate_titles and isinstance(reason.get("detail_message"), Mapping):
+            # The built-in engine's detail, kept as a msgid and its parameters.
+            detail = from_detail(reason["detail_message"], fallback=detail)
         groups[level].append(
             {
                 "code": text(reason.get("code") or reason.get("typeCode")),
                 "title": title or text(reason.get("code")),
-                "detail": text(reason.get("detail") or message.get("content")),
+                "detail": detail,
                 "sentiment": text(reason.get("sentiment")),
                 "criteria": readable_criteria(reason.get("criteria")),
             }
