@@ -32,6 +32,8 @@ EXTENSIONS = {
     "image/png": ("png",),
     "image/tiff": ("tif", "tiff"),
     "image/webp": ("webp",),
+    # Bytes of no type we know: no extension that a desktop would open them with.
+    "application/octet-stream": ("bin",),
 }
 # Reserved by Windows (and refused or mangled in archives unpacked there), and the path
 # separators.
@@ -71,7 +73,12 @@ def safe_file_name(name: str, content_type: str | None = None, *, default: str =
             stem = name[: -len(suffix) - 1]
         else:
             extension = extensions[0]
-            stem = name[: -len(suffix) - 1] if suffix else name
+            stem = (name[: -len(suffix) - 1] if suffix else name).rstrip(" .")
+            # "report.pdf.exe" holding a PDF: its true extension is there already.
+            inner = _EXTENSION.search(stem)
+            if inner and inner.group(1).lower() in extensions:
+                extension = inner.group(1)
+                stem = stem[: -len(extension) - 1]
         stem = stem.rstrip(" .")
     else:
         stem, extension = name, ""
@@ -81,6 +88,17 @@ def safe_file_name(name: str, content_type: str | None = None, *, default: str =
         stem = stem[: MAX_NAME_LENGTH - len(extension) - 1].rstrip(" .") or default
         return f"{stem}.{extension}"
     return stem[:MAX_NAME_LENGTH].rstrip(" .") or default
+
+
+def recorded_file_name(name: str, *, default: str = DEFAULT_STEM) -> str:
+    """The uploader's file name as the database keeps it (Document.original_name): the last
+    path component, invisible characters removed, at most 255 characters; otherwise as given,
+    its extension included, even when it contradicts the content (that is what the uploader
+    called it). Invisible characters are not kept even for the record: nobody can read them,
+    they only ever disguise a name, PostgreSQL cannot store NUL, and a stored name without them
+    cannot reorder a page or a header that forgets `safe_file_name`."""
+    name = visible(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name.strip()[:255] or default
 
 
 def ascii_file_name(name: str, content_type: str | None = None, *, default: str = DEFAULT_STEM):

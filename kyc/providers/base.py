@@ -78,6 +78,8 @@ class DocumentInput:
     id: int
     kind: str
     content_type: str
+    # The name to send the file under: Document.download_name (safe, and with the extension of
+    # the sniffed content type, which vendors check), not the uploader's name as given.
     original_name: str
     size: int
     sha256: str

@@ -20,8 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kyc import intake
 from kyc.i18n import from_detail
 from kyc.models import Report
+from kyc.names import safe_file_name
 from kyc.selectors import reports as selectors
 from kyc.services import audit_record
 
@@ -386,13 +388,22 @@ def report_attachment(request, pk: int):
             obj=report,
             customer=report.request.customer,
         )
-    name = report.attachment.name.rsplit("/", 1)[-1]
-    is_pdf = name.lower().endswith(".pdf")
+    handle = default_storage.open(report.attachment.name, "rb")
+    # What the file is, from its bytes (as for documents): a vendor's "report.pdf" that holds
+    # HTML is downloaded as what it is, never shown as a PDF.
+    try:
+        content_type = intake.sniff(handle.read(intake.SNIFF_BYTES))
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    content_type = content_type or "application/octet-stream"
+    is_pdf = content_type == intake.PDF
     response = FileResponse(
-        default_storage.open(report.attachment.name, "rb"),
-        content_type="application/pdf" if is_pdf else "application/octet-stream",
+        handle,
+        content_type=content_type,
         as_attachment=not is_pdf,
-        filename=name,
+        filename=safe_file_name(report.attachment.name, content_type, default="report"),
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
