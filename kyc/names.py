@@ -52,7 +52,9 @@ def visible(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) not in INVISIBLE_CATEGORIES)
 
 
-def safe_file_name(name: str, content_type: str | None = None, *, default: str = DEFAULT_STEM):
+def safe_file_name(
+    name: str, content_type: str | None = None, *, default: str = DEFAULT_STEM
+) -> str:
     """The name a stored file gets wherever it leaves the server (download, archive, page).
 
     Only the last path component; invisible characters dropped, characters Windows refuses
@@ -101,7 +103,9 @@ def recorded_file_name(name: str, *, default: str = DEFAULT_STEM) -> str:
     return name.strip()[:255] or default
 
 
-def ascii_file_name(name: str, content_type: str | None = None, *, default: str = DEFAULT_STEM):
+def ascii_file_name(
+    name: str, content_type: str | None = None, *, default: str = DEFAULT_STEM
+) -> str:
     """`safe_file_name`, then letters folded to ASCII and everything but ASCII letters, digits,
     dot, dash and underscore replaced: for archive members, which every unzip tool must unpack
     alike whatever its encoding. Never starts with a dot."""
