@@ -6,6 +6,7 @@ Pure functions, no ORM: the document service calls them before anything is writt
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -158,12 +159,8 @@ def _check_pdf(read: Callable[[], IO[bytes]]) -> None:
     from pypdf import PdfReader
 
     with read() as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 2048))
-        tail = handle.read()
-    # A complete PDF ends with %%EOF (possibly followed by a little whitespace or junk).
-    if b"%%EOF" not in tail:
+        truncated = pdf_end_missing(handle)
+    if truncated:
         raise IntakeError(_("The PDF is truncated (its end is missing)."))
     try:
         with read() as handle:
@@ -179,6 +176,46 @@ def _check_pdf(read: Callable[[], IO[bytes]]) -> None:
         raise
     except Exception as exc:  # pypdf raises many kinds (and not only PyPdfError) on hostile files
         raise IntakeError(_("The PDF is damaged and cannot be read.")) from exc
+
+
+# Read from the end in chunks this size, looking for the last %%EOF.
+PDF_TAIL_CHUNK = 64 * 1024
+_PDF_SPACE = rb"[\x00\t\n\x0c\r ]+"
+# What opens or closes a PDF object or a cross-reference section. After the last %%EOF it means
+# that a later revision (an incremental update, or the rest of a linearized file after its
+# first-page section) was cut off; padding and junk hold none of it.
+_PDF_STRUCTURE = re.compile(
+    rb"(?<![0-9])[0-9]+" + _PDF_SPACE + rb"[0-9]+" + _PDF_SPACE + rb"obj\b"
+    rb"|\bendobj\b|\bendstream\b|\bstartxref\b"
+)
+
+
+def pdf_end_missing(handle: IO[bytes]) -> bool:
+    """Whether a PDF's end is missing: it has no %%EOF marker, or what follows the last one
+    starts a new revision that never ends.
+
+    The whole file is searched, from the end: scanners and mail gateways pad complete PDFs with
+    kilobytes of NUL bytes or junk after %%EOF, which readers (pypdf, pdfium, Acrobat) ignore,
+    so a marker in the last few kilobytes only is no test. A transfer cut short leaves either no
+    marker at all, or an earlier one (of a previous revision, or of a linearized file's
+    first-page section) followed by objects: both are refused.
+    """
+    handle.seek(0, 2)
+    end = handle.tell()
+    overlap = b""  # the start of the chunk after this one: a marker may straddle the two
+    while end > 0:
+        start = max(0, end - PDF_TAIL_CHUNK)
+        handle.seek(start)
+        chunk = handle.read(end - start) + overlap
+        marker = chunk.rfind(b"%%EOF")
+        after = chunk[marker + len(b"%%EOF") :] if marker >= 0 else chunk
+        if _PDF_STRUCTURE.search(after):
+            return True
+        if marker >= 0:
+            return False
+        overlap = chunk[:64]
+        end = start
+    return True
 
 
 def _opens_without_password(reader) -> bool:

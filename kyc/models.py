@@ -14,6 +14,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Concat, Upper
 from django.utils.translation import gettext_lazy as _
 
+from kyc.names import recorded_file_name, safe_file_name
+
 
 class FlagColor(models.TextChoices):
     """Risk colours, ordered from best to worst (see RISK_ORDER)."""
@@ -346,7 +348,21 @@ class Document(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.original_name}"
+        return f"{self.get_kind_display()}: {self.download_name}"
+
+    @property
+    def download_name(self) -> str:
+        """The name the file goes by wherever it leaves the server (download, archive, vendor
+        upload, page): `original_name` made safe, with the extension of its sniffed type
+        (kyc.names.safe_file_name). `original_name` stays what the uploader called it."""
+        return safe_file_name(self.original_name, self.content_type)
+
+    @property
+    def uploaded_name(self) -> str:
+        """`original_name` as a page shows it: what the uploader called the file, without
+        invisible characters (kyc.names.recorded_file_name; rows stored before upload names
+        were cleaned may hold some)."""
+        return recorded_file_name(self.original_name)
 
     @property
     def is_identity(self) -> bool:

@@ -33,7 +33,16 @@ from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from kyc.analysis import editors
-from kyc.analysis.findings import Finding, fraudulent, info, suspicious
+from kyc.analysis.findings import (
+    FRAUDULENT,
+    SUSPICIOUS,
+    Finding,
+    Text,
+    fraudulent,
+    info,
+    suspicious,
+)
+from kyc.analysis.findings import text as msg
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +83,27 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class Action:
+    """An action the PDF asks its reader to perform, and what sets it off.
+
+    `kind` is the action type as the file names it ("/Launch", "/URI", "/SubmitForm"...), or a
+    multimedia annotation's subtype ("/RichMedia"). `trigger`: "open" (the catalog's
+    /OpenAction), "document" (the catalog's /AA: close, save, print), "page" (a page's /AA: it
+    opens or closes), "field" (an annotation's or form field's /AA: focus, keystroke, mouse
+    over), "click" (a link's or button's /A), "media" (an annotation that plays itself), or
+    "other" (reached another way, e.g. from a bookmark). `target`: what it runs, opens or sends
+    to, as written in the file (invisible characters removed, bounded).
+    """
+
+    kind: str
+    trigger: str
+    target: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.kind, "trigger": self.trigger, "target": self.target}
+
+
+@dataclass(frozen=True)
 class PdfFacts:
     size: int
     readable: bool = False
@@ -93,6 +123,7 @@ class PdfFacts:
     trailing_bytes: int = 0
     javascript: bool = False
     embedded_files: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
     form_fields: tuple[str, ...] = ()
     signatures: tuple[Signature, ...] = ()
     text_chars: int = 0
@@ -130,6 +161,7 @@ class PdfFacts:
             "trailing_bytes": self.trailing_bytes,
             "javascript": self.javascript,
             "embedded_files": list(self.embedded_files),
+            "actions": [action.as_dict() for action in self.actions],
             "form_fields": list(self.form_fields),
             "signatures": [s.as_dict() for s in self.signatures],
             "text_chars": self.text_chars,
@@ -224,13 +256,22 @@ def difference(later: dt.datetime, earlier: dt.datetime) -> tuple[dt.timedelta, 
     return later.replace(tzinfo=None) - earlier.replace(tzinfo=None), False
 
 
+# Whitespace and the NUL bytes scanners and mail gateways pad files with: no reader gives them a
+# meaning, so they are not "data" after the end of a file or after a signed range.
+PADDING = b"\x00\t\n\x0b\x0c\r "
+
+
+def _without_padding(data: bytes) -> bytes:
+    return data.strip(PADDING)
+
+
 def _raw_structure(data: bytes) -> dict[str, Any]:
     startxrefs = len(re.findall(rb"(?<![A-Za-z])startxref\b", data))
     eofs = [m.end() for m in re.finditer(rb"%%EOF", data)]
     head = data[:2048]
     linearized = re.search(rb"/Linearized\s+[\d.]+", head) is not None
     length_match = re.search(rb"/Linearized[^>]*?/L\s+(\d+)", head, re.DOTALL)
-    trailing = len(data[eofs[-1] :].strip()) if eofs else 0
+    trailing = len(_without_padding(data[eofs[-1] :])) if eofs else 0
     # One xref section per save; a linearized file has one more (the first-page one).
     sections = max(startxrefs, len(eofs))
     revisions = max(1, sections - (1 if linearized and sections >= 2 else 0))
@@ -261,7 +302,7 @@ def _signatures(data: bytes) -> tuple[Signature, ...]:
             and covers_until <= len(data)
         )
         tail = data[covers_until:] if covers_until <= len(data) else b""
-        appended = len(tail.strip())
+        appended = len(_without_padding(tail))
         window = data[max(0, match.start() - 2000) : match.end() + 4000]
         when = re.search(rb"/M\s*\((D:[^)]*)\)", window)
         found.append(
@@ -310,15 +351,47 @@ def _xmp_from_reader(reader: Any, data: bytes) -> dict[str, str]:
 # ------------------------------------------------------------------------------ pypdf walking
 
 
-def _walk(root: Any) -> Iterator[tuple[str, Any]]:
-    """(key, value) pairs of every dictionary reachable from `root`, each object once."""
+# PDF 2.0 (ISO 32000-2) table 201: every action type.
+ACTION_TYPES = frozenset(
+    {
+        "/GoTo", "/GoToR", "/GoToE", "/GoToDp", "/Launch", "/Thread", "/URI", "/Sound",
+        "/Movie", "/Hide", "/Named", "/SubmitForm", "/ResetForm", "/ImportData",
+        "/SetOCGState", "/Rendition", "/Trans", "/GoTo3DView", "/JavaScript",
+        "/RichMediaExecute",
+    }
+)  # fmt: skip
+# Moving around inside the document, showing or hiding parts of it: what readers do anyway.
+NAVIGATION_ACTIONS = frozenset(
+    {"/GoTo", "/GoToDp", "/Thread", "/Hide", "/Named", "/ResetForm", "/SetOCGState", "/Trans",
+     "/GoTo3DView"}
+)  # fmt: skip
+MEDIA_ACTIONS = frozenset({"/Rendition", "/Sound", "/Movie", "/RichMediaExecute"})
+MEDIA_ANNOTATIONS = frozenset({"/RichMedia", "/Movie", "/Sound"})
+# Triggers that need no click: the file, a page or a field does it by itself (or on hover).
+AUTOMATIC_TRIGGERS = frozenset({"open", "document", "page", "field"})
+# File types that run code when opened (Windows, macOS, Linux, Android, Java, scripts).
+EXECUTABLE_EXTENSIONS = frozenset(
+    {
+        "exe", "com", "scr", "pif", "bat", "cmd", "msi", "msp", "msc", "cpl", "dll", "hta",
+        "jar", "js", "jse", "vbs", "vbe", "wsf", "wsh", "ps1", "psm1", "lnk", "reg", "scf",
+        "inf", "app", "command", "dmg", "pkg", "sh", "run", "apk", "appimage", "deb", "rpm",
+        "iso", "application", "appref-ms", "gadget", "xll", "xlam", "docm", "xlsm", "pptm",
+    }
+)  # fmt: skip
+MAX_TARGET = 200
+MAX_ACTIONS = 50
+
+
+def _walk(root: Any) -> Iterator[tuple[Any, str]]:
+    """Every dictionary reachable from `root`, each object once, with what sets it off when it
+    is an action (see `Action.trigger`)."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
     seen: set[tuple[int, int]] = set()
-    stack = [root]
+    stack: list[tuple[Any, str]] = [(root, "other")]
     visited = 0
     while stack and visited < MAX_WALK:
-        item = stack.pop()
+        item, trigger = stack.pop()
         if isinstance(item, IndirectObject):
             ref = (item.idnum, item.generation)
             if ref in seen:
@@ -330,30 +403,129 @@ def _walk(root: Any) -> Iterator[tuple[str, Any]]:
                 continue
         visited += 1
         if isinstance(item, DictionaryObject):
+            yield item, trigger
             for key, value in item.items():
-                yield str(key), value
-                if key not in ("/Parent", "/P"):
-                    stack.append(value)
+                if key in ("/Parent", "/P"):
+                    continue
+                if key == "/AA":
+                    # Additional actions: a dictionary of events, each value an action.
+                    events = _resolved_or_none(value)
+                    if isinstance(events, DictionaryObject):
+                        event_trigger = _event_trigger(item)
+                        stack.extend((action, event_trigger) for action in events.values())
+                    continue
+                stack.append((value, _child_trigger(str(key), trigger)))
         elif isinstance(item, ArrayObject):
-            stack.extend(item)
+            stack.extend((value, trigger) for value in item)
 
 
-def _active_content(reader: Any, data: bytes) -> tuple[bool, tuple[str, ...]]:
-    # Only the long name in the raw bytes: "/JS" is three bytes that compressed streams contain
-    # by chance; the object walk below finds /JS keys wherever they are.
+def _child_trigger(key: str, trigger: str) -> str:
+    if key == "/OpenAction":
+        return "open"
+    if key == "/A":
+        return "click"
+    if key == "/Next":  # actions chained after this one run when it runs
+        return trigger
+    return "other"
+
+
+def _event_trigger(owner: Any) -> str:
+    kind = str(owner.get("/Type", ""))
+    if kind == "/Catalog" or "/Pages" in owner:
+        return "document"
+    if kind == "/Page":
+        return "page"
+    return "field"
+
+
+def _resolved_or_none(value: Any) -> Any:
+    try:
+        return value.get_object() if hasattr(value, "get_object") else value
+    except Exception:  # a dangling reference
+        return None
+
+
+def _string(value: Any) -> str:
+    """A PDF string (text or bytes) as text, cleaned for showing, bounded."""
+    from kyc.names import visible
+
+    value = _resolved_or_none(value)
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    elif not isinstance(value, str):
+        return ""
+    return visible(value).strip()[:MAX_TARGET]
+
+
+def _file_spec(value: Any) -> str:
+    """The file a file specification names: a string, or a dictionary's /UF, /F or the
+    platform-specific entries."""
+    value = _resolved_or_none(value)
+    if hasattr(value, "keys"):
+        for key in ("/UF", "/F", "/Unix", "/DOS", "/Mac"):
+            if key in value:
+                return _string(value[key])
+        return ""
+    return _string(value)
+
+
+def _target(action: Any, kind: str) -> str:
+    if kind == "/Launch":
+        for platform in ("/Win", "/Unix", "/Mac"):
+            spec = _resolved_or_none(action.get(platform))
+            if hasattr(spec, "keys"):
+                command = _file_spec(spec.get("/F"))
+                parameters = _string(spec.get("/P"))
+                return f"{command} {parameters}".strip()[:MAX_TARGET]
+        return _file_spec(action.get("/F"))
+    if kind == "/URI":
+        return _string(action.get("/URI"))
+    if kind == "/Rendition":
+        rendition = _resolved_or_none(action.get("/R"))
+        clip = _resolved_or_none(rendition.get("/C")) if hasattr(rendition, "keys") else None
+        return _file_spec(clip.get("/D")) if hasattr(clip, "keys") else ""
+    return _file_spec(action.get("/F"))
+
+
+def _active_content(reader: Any, data: bytes) -> tuple[bool, tuple[str, ...], tuple[Action, ...]]:
+    """Whether the file holds JavaScript, the names of the files embedded in it, and the
+    actions it asks its reader to perform (navigation inside the document left out)."""
+    # Only the long names in the raw bytes: "/JS" is three bytes that compressed streams
+    # contain by chance; the object walk below finds /JS keys wherever they are. The raw search
+    # also covers what the walk cannot reach (a damaged or very large object graph).
     javascript = re.search(rb"/JavaScript\b", data) is not None
     names: list[str] = []
-    for key, value in _walk(reader.trailer["/Root"]):
-        if key in ("/JS", "/JavaScript") or (key == "/S" and str(value) == "/JavaScript"):
+    actions: list[Action] = []
+    for item, trigger in _walk(reader.trailer["/Root"]):
+        if "/JS" in item or "/JavaScript" in item:
             javascript = True
-        if key == "/EF":
+        if "/EF" in item:
             names.append("")
+        kind = str(item.get("/S", ""))
+        if kind in ACTION_TYPES or (str(item.get("/Type", "")) == "/Action" and kind):
+            if kind == "/JavaScript":
+                javascript = True
+            elif kind not in NAVIGATION_ACTIONS:
+                action = Action(kind, trigger, _target(item, kind))
+                if kind == "/URI" and action.target.lower().startswith("javascript:"):
+                    javascript = True
+                if len(actions) < MAX_ACTIONS:
+                    actions.append(action)
+        elif str(item.get("/Subtype", "")) in MEDIA_ANNOTATIONS and len(actions) < MAX_ACTIONS:
+            actions.append(Action(str(item["/Subtype"]), "media"))
+    if not any(a.kind == "/Launch" for a in actions) and re.search(rb"/S\s*/Launch\b", data):
+        actions.append(Action("/Launch", "other"))
     try:
         attachments = list(reader.attachments)
     except Exception:  # damaged name tree: no attachment list
         attachments = []
-    files = tuple(attachments) if attachments else tuple("(unnamed)" for _ in names)
-    return javascript, files
+    # Names chosen by whoever made the file, shown in the reasons: cleaned like file names.
+    files = (
+        tuple(_string(name) or "(unnamed)" for name in attachments)
+        if attachments
+        else tuple("(unnamed)" for _ in names)
+    )
+    return javascript, files, tuple(actions)
 
 
 def _form_fields(reader: Any) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -367,7 +539,7 @@ def _form_fields(reader: Any) -> tuple[tuple[str, ...], dict[str, str]]:
         if value.get("/FT") == "/Sig":
             signed[name] = name
         else:
-            plain.append(name)
+            plain.append(_string(name) or "?")
     return tuple(plain), signed
 
 
@@ -468,7 +640,7 @@ def pdf_facts(data: bytes) -> PdfFacts:
         pages = len(reader.pages)
         info_values = _info(reader)
         xmp = _xmp_from_reader(reader, data)
-        javascript, files = _active_content(reader, data)
+        javascript, files, actions = _active_content(reader, data)
         plain_fields, _sig_fields = _form_fields(reader)
         text, text_pages, image_pages = _text(reader)
     except Exception as exc:  # pypdf raises many types on damaged files
@@ -488,6 +660,7 @@ def pdf_facts(data: bytes) -> PdfFacts:
         xmp_modified=parse_iso_date(xmp.get("xmp:ModifyDate", "")),
         javascript=javascript,
         embedded_files=files,
+        actions=actions,
         form_fields=plain_fields,
         text_chars=sum(c.isalnum() for c in text),
         text_pages=text_pages,
@@ -716,14 +889,20 @@ def _structure_findings(facts: PdfFacts, kind: str) -> list[Finding]:
         )
     if facts.javascript:
         found.append(
-            suspicious("javascript", _("JavaScript"), "the document contains JavaScript actions")
+            suspicious(
+                "javascript", _("JavaScript"), msg(_("the document contains JavaScript actions"))
+            )
         )
     if facts.embedded_files:
         found.append(
             suspicious(
                 "embedded_files",
                 _("Embedded files"),
-                f"{len(facts.embedded_files)} attached file(s): {', '.join(facts.embedded_files)}",
+                msg(
+                    _("%(count)s attached file(s): %(files)s"),
+                    count=len(facts.embedded_files),
+                    files=", ".join(facts.embedded_files),
+                ),
                 files=list(facts.embedded_files),
             )
         )
@@ -737,6 +916,147 @@ def _structure_findings(facts: PdfFacts, kind: str) -> list[Finding]:
                 f"{len(facts.form_fields)} form field(s): {', '.join(facts.form_fields[:10])}",
                 fields=list(facts.form_fields),
             )
+        )
+    return found
+
+
+# When an action runs, as a phrase the reason's message takes as its %(when)s.
+WHEN = {
+    "open": _("when it is opened"),
+    "document": _("when it is closed, saved or printed"),
+    "page": _("when one of its pages is opened or closed"),
+    "field": _("when a form field or a link is used"),
+    "click": _("when a link or a button is clicked"),
+    "media": _("from one of its pages"),
+    "other": _("from elsewhere in the document"),
+}
+
+
+def _executable(target: str) -> bool:
+    """Whether a link or file name points to a program (by the extension of its path)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        path = urlsplit(target).path if "://" in target or ":" in target[:10] else target
+    except ValueError:
+        path = target
+    last = unquote(path).replace("\\", "/").rstrip("/ .").rsplit("/", 1)[-1]
+    return "." in last and last.rsplit(".", 1)[-1].lower() in EXECUTABLE_EXTENSIONS
+
+
+def _local_file(target: str) -> bool:
+    """Whether a link opens a file on this computer or a network share (file: URLs and UNC
+    paths: opening one sends the analyst's Windows credentials to the share's server)."""
+    lowered = target.lower()
+    return lowered.startswith(("file:", "smb:", "\\\\"))
+
+
+def _classify(action: Action) -> str | None:
+    """The finding an action belongs to, or None when it is harmless (a web link clicked)."""
+    if action.kind == "/Launch":
+        return "launch_action"
+    if action.kind == "/URI":
+        if _executable(action.target):
+            return "executable_link"
+        if _local_file(action.target):
+            return "remote_file_action"
+        return "automatic_action" if action.trigger in AUTOMATIC_TRIGGERS else None
+    if action.kind in ("/SubmitForm", "/ImportData"):
+        return "form_submission"
+    if action.kind in ("/GoToR", "/GoToE"):
+        # GoToE without a file goes to a file embedded in this one (reported as embedded).
+        return "remote_file_action" if action.target or action.kind == "/GoToR" else None
+    if action.kind in MEDIA_ACTIONS or action.kind in MEDIA_ANNOTATIONS:
+        return "rich_media"
+    # A type of its own (not in the standard): suspicious when it runs by itself.
+    return "automatic_action" if action.trigger in AUTOMATIC_TRIGGERS else None
+
+
+ACTION_FINDINGS = {
+    # code: (level, title)
+    "launch_action": (FRAUDULENT, _("Launch action")),
+    "executable_link": (FRAUDULENT, _("Link to a program")),
+    "automatic_action": (SUSPICIOUS, _("Action run without a click")),
+    "form_submission": (SUSPICIOUS, _("Form data sent or loaded")),
+    "remote_file_action": (SUSPICIOUS, _("Opens another file")),
+    "rich_media": (SUSPICIOUS, _("Multimedia content")),
+}
+
+
+def _action_text(code: str, action: Action) -> Text:
+    when = msg(WHEN.get(action.trigger, WHEN["other"]))
+    target = action.target
+    if code == "launch_action":
+        if not target:
+            return msg(_("the document asks the PDF reader to run a program %(when)s"), when=when)
+        return msg(
+            _("the document asks the PDF reader to run %(target)s %(when)s"),
+            target=target,
+            when=when,
+        )
+    if code == "executable_link":
+        return msg(
+            _("the document opens %(target)s, a program, %(when)s"), target=target, when=when
+        )
+    if code == "form_submission" and action.kind == "/SubmitForm":
+        return msg(
+            _("the document sends its form data to %(target)s %(when)s"),
+            target=target or "?",
+            when=when,
+        )
+    if code == "form_submission":
+        return msg(
+            _("the document loads form data from %(target)s %(when)s"),
+            target=target or "?",
+            when=when,
+        )
+    if code == "remote_file_action":
+        return msg(
+            _("the document opens another file, %(target)s, %(when)s"),
+            target=target or "?",
+            when=when,
+        )
+    if code == "rich_media":
+        return msg(
+            _("the document plays multimedia content (%(type)s) %(when)s"),
+            type=action.kind.lstrip("/"),
+            when=when,
+        )
+    if action.kind == "/URI":
+        return msg(_("the document opens %(target)s %(when)s"), target=target, when=when)
+    return msg(
+        _("the document runs an action of type %(type)s %(when)s"),
+        type=action.kind.lstrip("/"),
+        when=when,
+    )
+
+
+def _action_findings(facts: PdfFacts) -> list[Finding]:
+    """One finding per kind of dangerous action, worst kinds first, describing the first of its
+    actions (the criteria list them all): programs launched or linked to, actions that run
+    without a click, form data sent or loaded, other files opened, multimedia played."""
+    grouped: dict[str, list[Action]] = {}
+    for action in facts.actions:
+        code = _classify(action)
+        if code is not None:
+            grouped.setdefault(code, []).append(action)
+    found: list[Finding] = []
+    for code, (level, title) in ACTION_FINDINGS.items():
+        actions = grouped.get(code)
+        if not actions:
+            continue
+        # The first one that runs by itself says most.
+        first = min(actions, key=lambda a: a.trigger not in AUTOMATIC_TRIGGERS)
+        detail = _action_text(code, first)
+        if len(actions) > 1:
+            detail = msg(
+                _("%(first)s; and %(more)s more of this kind"),
+                first=detail,
+                more=len(actions) - 1,
+            )
+        make = fraudulent if level == FRAUDULENT else suspicious
+        found.append(
+            make(code, title, detail, count=len(actions), actions=[a.as_dict() for a in actions])
         )
     return found
 
@@ -882,6 +1202,7 @@ def analyse_pdf(
     findings.extend(_software_findings(facts, kind))
     findings.extend(_consistency_findings(facts))
     findings.extend(_structure_findings(facts, kind))
+    findings.extend(_action_findings(facts))
     findings.extend(_signature_findings(facts, kind))
     findings.extend(_text_findings(facts, kind, customer_siren))
     return PdfAnalysis(facts, tuple(findings))

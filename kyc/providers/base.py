@@ -78,6 +78,8 @@ class DocumentInput:
     id: int
     kind: str
     content_type: str
+    # The name to send the file under: Document.download_name (safe, and with the extension of
+    # the sniffed content type, which vendors check), not the uploader's name as given.
     original_name: str
     size: int
     sha256: str
@@ -128,9 +130,12 @@ class Reason:
     level: str | None = None  # None (informational) | "suspicious" | "fraudulent"
     sentiment: str = "neutral"  # "positive" | "neutral" | "negative"
     criteria: Mapping[str, Any] = field(default_factory=dict)
+    # Our own detail as a translatable message (kyc.i18n.Deferred's stored form), rendered in
+    # the reader's language; `detail` is its English text. Never set from vendor text.
+    detail_message: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "code": self.code,
             "title": self.title,
             "detail": self.detail,
@@ -138,6 +143,9 @@ class Reason:
             "sentiment": self.sentiment,
             "criteria": dict(self.criteria),
         }
+        if self.detail_message is not None:
+            data["detail_message"] = dict(self.detail_message)
+        return data
 
 
 @dataclass(frozen=True)

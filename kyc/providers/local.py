@@ -47,6 +47,7 @@ def _reason(finding: Finding) -> Reason:
         level=finding.level,
         sentiment=finding.sentiment,
         criteria=dict(finding.criteria),
+        detail_message=finding.message,
     )
 
 

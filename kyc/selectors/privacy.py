@@ -7,8 +7,6 @@ inside the archive, and read by the view while it streams.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +26,7 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
+from kyc.names import ascii_file_name
 
 EXPORT_FORMAT = "kyc-dashboard/customer-file/1"
 
@@ -38,12 +37,12 @@ class ExportFile:
     archive_name: str  # inside the ZIP
 
 
-def archive_name(folder: str, pk: int, original: str) -> str:
+def archive_name(folder: str, pk: int, original: str, content_type: str | None = None) -> str:
     """A safe member name: ASCII letters, digits, dot, dash and underscore only, no leading dot,
-    prefixed by the row id (unique). Whoever unpacks the archive gets no path and no surprise."""
-    ascii_name = unicodedata.normalize("NFKD", original).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._")[:100] or "file"
-    return f"{folder}/{pk}-{cleaned}"
+    the extension of the sniffed `content_type` (kyc.names.ascii_file_name), prefixed by the row
+    id (unique). Whoever unpacks the archive gets no path and no surprise: a JPEG uploaded as
+    `invoice.html` or `photo<U+202E>gnp.exe` comes out as `.jpg` / `.png`."""
+    return f"{folder}/{pk}-{ascii_file_name(original, content_type, default='file')}"
 
 
 def _user(user) -> str | None:
@@ -98,7 +97,9 @@ def customer_export(customer: Customer) -> tuple[dict[str, Any], list[ExportFile
     for document in documents:
         member = None
         if document.file:
-            member = archive_name("documents", document.pk, document.original_name)
+            member = archive_name(
+                "documents", document.pk, document.original_name, document.content_type
+            )
             files.append(ExportFile(document.file.name, member))
         document_rows.append(
             {

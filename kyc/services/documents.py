@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kyc import intake
+from kyc import intake, names
 from kyc.models import AnalysisRequest, Document
 from kyc.services.audit import audit_record, touch_customer
 from kyc.services.jobs import jobs_create_for_document
@@ -70,7 +70,7 @@ def document_add(
     uploaded_file.seek(0)
 
     customer = request.customer
-    original_name = _clean_file_name(getattr(uploaded_file, "name", "") or "document")
+    original_name = names.recorded_file_name(getattr(uploaded_file, "name", "") or "")
     stored_name = default_storage.save(f"documents/{customer.pk}/{uuid.uuid4().hex}", uploaded_file)
     try:
         with transaction.atomic():
@@ -120,10 +120,3 @@ def _rewound(uploaded_file: File):
     """The upload, from its first byte, in a context manager that leaves it open afterwards."""
     uploaded_file.seek(0)
     return contextlib.nullcontext(uploaded_file)
-
-
-def _clean_file_name(name: str) -> str:
-    """The uploader's file name for display only: no path, no control characters, bounded."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable())
-    return name.strip()[:255] or "document"

@@ -95,7 +95,7 @@ def document_input(document: Document) -> DocumentInput:
         id=document.pk,
         kind=document.kind,
         content_type=document.content_type,
-        original_name=document.original_name,
+        original_name=document.download_name,
         size=document.size,
         sha256=document.sha256,
         period=document.period,

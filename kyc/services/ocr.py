@@ -751,7 +751,7 @@ def artemis_link_create(*, document: Document, country_of_residence: str, actor)
         try:
             created_document = artemis.append_document(
                 customer.artemis_customer_id,
-                front=artemis.Upload(document.original_name, content, document.content_type),
+                front=artemis.Upload(document.download_name, content, document.content_type),
                 document=artemis.document_payload(
                     kind=document.kind,
                     number=normalise("document_number", fields.get("document_number")),

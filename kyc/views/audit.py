@@ -4,7 +4,6 @@ file's activity panel. Read-only: audit rows are never changed through the app."
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 
 from django import forms
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from kyc import roles, services
+from kyc.names import json_visible
 from kyc.selectors import audit as selectors
 from kyc.selectors.customers import customer_for_detail, customer_timeline, paginate
 
@@ -145,11 +145,13 @@ def safe_cell(value) -> str:
 
 
 def _pretty(value) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+    return json_visible(value, indent=2, sort_keys=True, default=str)
 
 
 def _json(value) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    # Exact values (the record), with invisible characters (a U+202E in a file name) escaped so
+    # that no spreadsheet shows them reordered.
+    return "" if value is None else json_visible(value, sort_keys=True)
 
 
 def export_rows(events) -> Iterator[list[str]]:

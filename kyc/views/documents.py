@@ -168,7 +168,7 @@ def file(request, pk: int):
         default_storage.open(document.file.name, "rb"),
         content_type=document.content_type,
         as_attachment=not inline,
-        filename=document.original_name,
+        filename=document.download_name,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -4,7 +4,6 @@ customer on request, each behind a confirmation form; and the customer file's pa
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Iterator
 
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from kyc import roles
 from kyc.forms import add_service_errors
+from kyc.names import json_visible
 from kyc.selectors import privacy as selectors
 from kyc.selectors.customers import customer_for_detail
 from kyc.services import privacy as services
@@ -140,7 +140,8 @@ def _zip_stream(data: dict, files: list[selectors.ExportFile], readme: str) -> I
         archive.writestr("README.txt", readme)
         archive.writestr(
             "customer-file.json",
-            json.dumps(data, indent=2, ensure_ascii=False, default=str),
+            # Exact values (the record), with invisible characters written as \u escapes.
+            json_visible(data, indent=2, default=str),
         )
         yield sink.take()
         for item in files:

@@ -20,7 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kyc import intake
+from kyc.i18n import from_detail
 from kyc.models import Report
+from kyc.names import safe_file_name
 from kyc.selectors import reports as selectors
 from kyc.services import audit_record
 
@@ -169,8 +172,9 @@ def readable_criteria(criteria: Any) -> list[dict[str, Any]]:
 def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dict[str, Any]]:
     """Reasons grouped fraudulent, suspicious, informational (empty groups left out).
 
-    `translate_titles`: the built-in engine stores English titles marked with gettext_noop;
-    they are translated here, on display (vendor titles are shown as the vendor wrote them)."""
+    `translate_titles`: the built-in engine stores English titles marked with gettext_noop, and
+    some details as a msgid with parameters (`detail_message`); they are translated here, on
+    display (vendor titles and details are shown as the vendor wrote them)."""
     groups: dict[str, list[dict[str, Any]]] = {level: [] for level, _label in LEVELS}
     for reason in reasons if isinstance(reasons, list) else []:
         if not isinstance(reason, Mapping):
@@ -181,13 +185,17 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         if level not in groups:
             level = "suspicious"
         title = text(reason.get("title") or message.get("title"))
+        detail = text(reason.get("detail") or message.get("content"))
         if translate_titles and title:
             title = _(title)
+        if translate_titles and isinstance(reason.get("detail_message"), Mapping):
+            # The built-in engine's detail, kept as a msgid and its parameters.
+            detail = from_detail(reason["detail_message"], fallback=detail)
         groups[level].append(
             {
                 "code": text(reason.get("code") or reason.get("typeCode")),
                 "title": title or text(reason.get("code")),
-                "detail": text(reason.get("detail") or message.get("content")),
+                "detail": detail,
                 "sentiment": text(reason.get("sentiment")),
                 "criteria": readable_criteria(reason.get("criteria")),
             }
@@ -380,13 +388,22 @@ def report_attachment(request, pk: int):
             obj=report,
             customer=report.request.customer,
         )
-    name = report.attachment.name.rsplit("/", 1)[-1]
-    is_pdf = name.lower().endswith(".pdf")
+    handle = default_storage.open(report.attachment.name, "rb")
+    # What the file is, from its bytes (as for documents): a vendor's "report.pdf" that holds
+    # HTML is downloaded as what it is, never shown as a PDF.
+    try:
+        content_type = intake.sniff(handle.read(intake.SNIFF_BYTES))
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    content_type = content_type or "application/octet-stream"
+    is_pdf = content_type == intake.PDF
     response = FileResponse(
-        default_storage.open(report.attachment.name, "rb"),
-        content_type="application/pdf" if is_pdf else "application/octet-stream",
+        handle,
+        content_type=content_type,
         as_attachment=not is_pdf,
-        filename=name,
+        filename=safe_file_name(report.attachment.name, content_type, default="report"),
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
