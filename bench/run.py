@@ -351,7 +351,10 @@ def gunicorn(env: dict[str, str], args: argparse.Namespace):
             "--log-level",
             "warning",
         ],
-        env=env,
+        # /webhooks/mindee/ takes deliveries only with Mindee configured (else 404). The web
+        # process never calls Mindee (it stores deliveries; the worker, without the key, submits
+        # nothing to Mindee), and the base URL is a closed local port all the same.
+        env={**env, "MINDEE_API_KEY": "bench-mindee-key", "MINDEE_BASE_URL": "http://127.0.0.1:9"},
         cwd=ROOT,
         # gunicorn.conf.py logs every request to stdout, as in production: to a file here.
         stdout=log,

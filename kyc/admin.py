@@ -569,7 +569,10 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
         "remote_addr",
         "received_at",
         "processed_at",
+        "requeued",
+        "requeued_at",
         "payload_purged_at",
+        "body_size",
         "headers_pretty",
         "body_pretty",
     )

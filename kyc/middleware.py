@@ -108,3 +108,34 @@ class IdleSessionMiddleware:
             if now - session.get("_seen", 0) >= self.REFRESH_SECONDS:
                 session["_seen"] = now
         return self.get_response(request)
+
+
+class ChunkedBodyMiddleware:
+    """Answer 411 Length Required to a chunked request body, except in views that read it with
+    `kyc.request_body.read_body` (`@reads_chunked_body`).
+
+    Django reads CONTENT_LENGTH bytes of a body, and a chunked one has no CONTENT_LENGTH: every
+    form would be taken as empty without a word. Browsers always send a length; a client that
+    does not gets a clear refusal instead. Runs before the CSRF check, which would read the
+    (empty) form and answer a misleading 403.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from django.http import HttpResponse
+        from django.utils.translation import gettext as _
+
+        from kyc.request_body import transfer_coded
+
+        if transfer_coded(request) and not getattr(view_func, "reads_chunked_body", False):
+            return HttpResponse(
+                _("Send the body with a Content-Length: chunked bodies are not accepted here."),
+                status=411,
+                content_type="text/plain; charset=utf-8",
+            )
+        return None

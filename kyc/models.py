@@ -947,6 +947,15 @@ class WebhookEvent(models.Model):
     provider = models.CharField(_("provider"), max_length=32)
     headers = models.JSONField(_("headers"), default=dict)
     body = models.BinaryField(_("raw body"))
+    body_size = models.PositiveIntegerField(
+        _("body size"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Bytes received. A refused delivery keeps only a short prefix of its body, so this "
+            "may be more than what is stored."
+        ),
+    )
     signature_verdict = models.CharField(_("signature"), max_length=16, choices=Verdict.choices)
     dedupe_key = models.CharField(
         _("dedupe key"),
@@ -972,6 +981,12 @@ class WebhookEvent(models.Model):
     remote_addr = models.GenericIPAddressField(_("source IP"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    requeued = models.PositiveSmallIntegerField(
+        _("re-enqueued"),
+        default=0,
+        help_text=_("Times the sweeper handed this delivery to the task queue again."),
+    )
+    requeued_at = models.DateTimeField(_("last re-enqueued at"), null=True, blank=True)
     payload_purged_at = models.DateTimeField(
         _("payload purged at"),
         null=True,
@@ -993,6 +1008,12 @@ class WebhookEvent(models.Model):
                 fields=["received_at"],
                 name="webhook_payload_kept",
                 condition=models.Q(payload_purged_at__isnull=True),
+            ),
+            # The sweeper looks only at deliveries still waiting for their task.
+            models.Index(
+                fields=["received_at"],
+                name="webhook_waiting",
+                condition=models.Q(state="received"),
             ),
         ]
 

@@ -58,6 +58,7 @@ class FakeProvider(Provider):
     poll_interval: ClassVar[float] = float(os.environ.get("FAKE_POLL_INTERVAL", "5"))
     max_poll_interval: ClassVar[float] = 60.0
     expiry_message: ClassVar[str] = "Fake results are kept 30 minutes: resubmit."
+    sends_webhooks: ClassVar[bool] = True
 
     script: ClassVar[list] = []
     calls: ClassVar[list[tuple[str, int]]] = []

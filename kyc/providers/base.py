@@ -292,6 +292,18 @@ class Provider:
         raise NotImplementedError
 
     # Webhooks -------------------------------------------------------------------------------
+    # Whether the vendor sends webhooks at all (Finovox and the built-in engine do not).
+    sends_webhooks: ClassVar[bool] = False
+
+    @classmethod
+    def webhooks_enabled(cls) -> bool:
+        """Whether `/webhooks/<name>/` takes deliveries on this server: the vendor sends webhooks
+        and is configured here. Vendors that sign their deliveries also need the signing secret
+        (or an explicit opt-in to unsigned ones). Otherwise the endpoint answers 404 before it
+        reads the body or stores anything, so that nobody can fill the database through a door
+        that no vendor uses."""
+        return cls.sends_webhooks and cls.is_configured()
+
     def verify_webhook(
         self, headers: Mapping[str, str], body: bytes, query: Mapping[str, str] | None = None
     ) -> Verdict:

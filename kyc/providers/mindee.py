@@ -607,9 +607,11 @@ class MindeeProvider(Provider):
     permits (International ID v2, asynchronous with polling and signed webhooks).
 
     Webhooks: `/webhooks/mindee/` checks `X-Mindee-Hmac-Signature` against MINDEE_WEBHOOK_SECRET.
-    When MINDEE_WEBHOOK_SECRET is unset every delivery is INVALID (401, stored as rejected):
-    unsigned Mindee webhooks are never accepted; polling still finishes the jobs.
+    When MINDEE_WEBHOOK_SECRET is unset the endpoint answers 404 and stores nothing: unsigned
+    Mindee webhooks are never accepted; polling still finishes the jobs.
     """
+
+    sends_webhooks: ClassVar[bool] = True
 
     name: ClassVar[str] = "mindee"
     label: ClassVar[str] = "Mindee"
@@ -631,6 +633,11 @@ class MindeeProvider(Provider):
     @classmethod
     def is_configured(cls) -> bool:
         return bool(settings.MINDEE_API_KEY)
+
+    @classmethod
+    def webhooks_enabled(cls) -> bool:
+        # Without the HMAC key no delivery could ever be verified.
+        return super().webhooks_enabled() and bool(settings.MINDEE_WEBHOOK_SECRET)
 
     def document_operation(self, document: DocumentInput) -> str | None:
         product = PRODUCT_FOR_KIND.get(document.kind)

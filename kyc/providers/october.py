@@ -733,6 +733,7 @@ class OctoberProvider(Provider):
 
     name: ClassVar[str] = "october"
     label: ClassVar[str] = "October"
+    sends_webhooks: ClassVar[bool] = True
     creates_vendor_request: ClassVar[bool] = True
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
     poll_interval: ClassVar[float] = 30.0
@@ -748,6 +749,13 @@ class OctoberProvider(Provider):
     @classmethod
     def is_configured(cls) -> bool:
         return bool(settings.OCTOBER_USER_ID and settings.OCTOBER_SESSION_TOKEN)
+
+    @classmethod
+    def webhooks_enabled(cls) -> bool:
+        # Without OCTOBER_WEBHOOK_SECRET anyone could post; only an explicit opt-in allows that.
+        return super().webhooks_enabled() and bool(
+            settings.OCTOBER_WEBHOOK_SECRET or settings.OCTOBER_WEBHOOK_ALLOW_UNSIGNED
+        )
 
     # What it takes -------------------------------------------------------------------------
     def document_operation(self, document: DocumentInput) -> str | None:
@@ -924,11 +932,12 @@ class OctoberProvider(Provider):
         """October's signing scheme is not public [U]. With OCTOBER_WEBHOOK_SECRET set, a delivery
         must carry that secret, as `Authorization: Bearer <secret>`, in the
         `X-October-Webhook-Secret` header, or as `?secret=` in the webhook URL registered with
-        October (neither header nor query is stored); without it, UNSIGNED: the webhook
-        is only a trigger, and the re-fetch uses our credentials anyway."""
+        October (neither header nor query is stored). Without it, UNSIGNED only when the
+        operator set OCTOBER_WEBHOOK_ALLOW_UNSIGNED (the webhook is only a trigger, and the
+        re-fetch uses our credentials anyway), INVALID otherwise."""
         secret = settings.OCTOBER_WEBHOOK_SECRET
         if not secret:
-            return Verdict.UNSIGNED
+            return Verdict.UNSIGNED if settings.OCTOBER_WEBHOOK_ALLOW_UNSIGNED else Verdict.INVALID
         # October's webhook settings take only a URL, so the secret may also come as ?secret=.
         given = _header(headers, WEBHOOK_SECRET_HEADER) or (query or {}).get("secret", "")
         authorization = _header(headers, "Authorization")
@@ -936,7 +945,8 @@ class OctoberProvider(Provider):
             given = authorization[7:].strip()
         if not given:
             return Verdict.MISSING
-        if hmac.compare_digest(given.encode(), secret.encode()):
+        # "replace": a header or query value may hold anything, even a lone surrogate.
+        if hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode()):
             return Verdict.VALID
         return Verdict.INVALID
 

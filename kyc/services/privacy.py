@@ -29,8 +29,10 @@ What is kept, and why, in one place:
   nothing reads them once the delivery is processed (processing re-fetches the result from the
   vendor). They are blanked WEBHOOK_RETENTION_DAYS after receipt; the row stays (provider,
   event, signature verdict, state, times, dedupe key) because its unique dedupe key is what
-  recognises a replayed delivery as a duplicate. A delivery still `received` keeps its body
-  whatever its age: its task may not have run yet, and a webhook is never lost unprocessed.
+  recognises a replayed delivery as a duplicate. A delivery still `received` at the end of its
+  retention was never processed (its task was lost and the sweeper was not run, or gave up): it
+  is ended `failed`, saying so, and blanked like the others; one received moments ago (a
+  retention of 0 days) is left to its task.
 - **Vendor copies** (October, Finovox, Mindee, Artemis) are not erased here: the erasure audit row
   lists the vendor references so that the data protection officer can ask each vendor.
 """
@@ -46,7 +48,19 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -207,8 +221,8 @@ def document_purge(
 
 # ------------------------------------------------------------------ webhook payload retention
 
-# Deliveries in these states are done with: nothing reads their body again. RECEIVED is left out
-# on purpose: its processing task may still be waiting, and it needs the body.
+# Deliveries in these states are done with: nothing reads their body again. A RECEIVED one still
+# waits for its task, which needs the body, unless it has waited past WEBHOOK_STALE_SECONDS too.
 WEBHOOK_FINAL_STATES = tuple(
     state for state in WebhookEvent.State if state != WebhookEvent.State.RECEIVED
 )
@@ -227,16 +241,17 @@ class WebhookPurgeResult:
 def webhook_payloads_due_for_purge(
     *, now: dt.datetime | None = None, days: int | None = None
 ) -> tuple[QuerySet[WebhookEvent], dt.datetime]:
-    """Deliveries received before now - `days` (WEBHOOK_RETENTION_DAYS) whose processing is over
-    and whose body and headers are still stored."""
+    """Deliveries received before now - `days` (WEBHOOK_RETENTION_DAYS) whose body and headers are
+    still stored: those whose processing is over, and those never processed that have also waited
+    longer than WEBHOOK_STALE_SECONDS (see the module docstring)."""
     now = now or timezone.now()
     days = settings.WEBHOOK_RETENTION_DAYS if days is None else days
     cutoff = now - dt.timedelta(days=days)
+    stale = now - dt.timedelta(seconds=settings.WEBHOOK_STALE_SECONDS)
     return (
-        WebhookEvent.objects.filter(
-            received_at__lt=cutoff,
-            state__in=WEBHOOK_FINAL_STATES,
-            payload_purged_at__isnull=True,
+        WebhookEvent.objects.filter(received_at__lt=cutoff, payload_purged_at__isnull=True).filter(
+            Q(state__in=WEBHOOK_FINAL_STATES)
+            | Q(state=WebhookEvent.State.RECEIVED, received_at__lt=stale)
         ),
         cutoff,
     )
@@ -270,6 +285,8 @@ def webhook_payloads_purge(
             dry_run=True, cutoff=cutoff, days=days, count=sum(counts.values()), providers=counts
         )
     providers: dict[str, int] = {}
+    unprocessed = 0
+    never_processed = _("Never processed: its retention ran out before any worker took it.")
     last_id = 0
     while True:
         # Locked, so that two purges running at once do not both count the same rows.
@@ -277,16 +294,34 @@ def webhook_payloads_purge(
             due.filter(pk__gt=last_id)
             .select_for_update()
             .order_by("pk")
-            .values_list("pk", "provider")[:batch_size]
+            .values_list("pk", "provider", "state")[:batch_size]
         )
         if not batch:
             break
         last_id = batch[-1][0]
+        # A delivery never processed never will be once blanked: it ends failed, saying why.
+        waiting = Q(state=WebhookEvent.State.RECEIVED)
         WebhookEvent.objects.filter(
-            pk__in=[pk for pk, _provider in batch], payload_purged_at__isnull=True
-        ).update(body=b"", headers={}, payload_purged_at=now)
-        for _pk, provider in batch:
+            pk__in=[pk for pk, _provider, _state in batch], payload_purged_at__isnull=True
+        ).update(
+            body=b"",
+            headers={},
+            payload_purged_at=now,
+            state=Case(When(waiting, then=Value(WebhookEvent.State.FAILED)), default=F("state")),
+            processed_at=Case(
+                When(waiting, then=Value(now)),
+                default=F("processed_at"),
+                output_field=DateTimeField(),
+            ),
+            error=Case(
+                When(waiting, then=Value(never_processed)),
+                default=F("error"),
+                output_field=TextField(),
+            ),
+        )
+        for _pk, provider, state in batch:
             providers[provider] = providers.get(provider, 0) + 1
+            unprocessed += state == WebhookEvent.State.RECEIVED
     count = sum(providers.values())
     if count:
         audit_record(
@@ -298,6 +333,7 @@ def webhook_payloads_purge(
                 "retention_days": days,
                 "received_before": cutoff.isoformat(),
                 "webhooks": count,
+                "unprocessed": unprocessed,
                 "providers": providers,
             },
         )

@@ -461,13 +461,13 @@ def test_a_refused_api_key_fails_the_job_as_a_configuration_error(finovox):
 
 
 @pytest.mark.django_db
-def test_a_webhook_claiming_to_be_finovox_is_refused(client, finovox):
+def test_a_webhook_claiming_to_be_finovox_is_404_and_stores_nothing(client, finovox):
+    # Finovox documents no webhooks: the endpoint is not there, even with Finovox configured.
     response = client.post(
         "/webhooks/finovox/", data=b'{"retrieve_token": "x"}', content_type="application/json"
     )
-    assert response.status_code == 401
-    event = WebhookEvent.objects.get()
-    assert (event.state, event.signature_verdict) == ("rejected", "invalid")
+    assert response.status_code == 404
+    assert not WebhookEvent.objects.exists()
 
 
 def test_the_provider_is_enabled_by_its_api_key_only(settings):

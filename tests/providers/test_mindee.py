@@ -529,7 +529,9 @@ def test_a_forged_signature_is_rejected_and_nothing_is_processed(client, mindee)
     assert response.status_code == 401
     event = WebhookEvent.objects.get()
     assert (event.state, event.signature_verdict) == ("rejected", "invalid")
-    assert bytes(event.body) == body
+    # A refusal keeps a short prefix (the OCR further in is never stored) and the size.
+    assert bytes(event.body) == body[: webhooks.REFUSED_BODY_PREFIX]
+    assert event.body_size == len(body)
     assert not DBTaskResult.objects.exists()
 
 
@@ -542,12 +544,16 @@ def test_a_missing_signature_is_rejected(client, mindee):
 
 
 @pytest.mark.django_db
-def test_without_a_signing_secret_every_mindee_webhook_is_rejected(client, mindee, settings):
+def test_without_a_signing_secret_the_mindee_endpoint_is_404_and_stores_nothing(
+    client, mindee, settings
+):
     settings.MINDEE_WEBHOOK_SECRET = ""
     body = webhook_body()
     response = post_webhook(client, body, mindee_sign(body, ""))
-    assert response.status_code == 401
-    assert WebhookEvent.objects.get().signature_verdict == "invalid"
+    assert response.status_code == 404
+    assert not WebhookEvent.objects.exists()
+    # And the provider itself never takes such a delivery as signed.
+    assert MindeeProvider().verify_webhook({}, body) == Verdict.INVALID
 
 
 def test_the_signature_over_the_body_without_line_breaks_is_accepted_like_the_sdk(settings):

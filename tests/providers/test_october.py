@@ -63,6 +63,8 @@ def configure(settings, fake: FakeOctober, *, timeout: float = 5.0) -> None:
     for name, value in fake.settings_env(timeout=timeout).items():
         setattr(settings, name, float(value) if name == "OCTOBER_TIMEOUT" else value)
     settings.KYC_PROVIDERS = [OCTOBER]
+    # The fake sends no webhook secret; the tests that need one set OCTOBER_WEBHOOK_SECRET.
+    settings.OCTOBER_WEBHOOK_ALLOW_UNSIGNED = True
     settings.JOB_RETRY_BASE_SECONDS = 10
     settings.JOB_RETRY_MAX_SECONDS = 600
 
@@ -631,10 +633,13 @@ def test_the_shared_webhook_secret_is_required_when_set(settings, headers, verdi
     assert october.OctoberProvider().verify_webhook(headers, b"{}") == verdict
 
 
-def test_without_a_secret_setting_webhooks_are_unsigned(settings):
+def test_without_a_secret_webhooks_are_unsigned_only_if_the_operator_allows_them(settings):
     settings.OCTOBER_WEBHOOK_SECRET = ""
     provider = october.OctoberProvider()
+    settings.OCTOBER_WEBHOOK_ALLOW_UNSIGNED = True
     assert provider.verify_webhook({"X-October-Webhook-Secret": "x"}, b"{}") == Verdict.UNSIGNED
+    settings.OCTOBER_WEBHOOK_ALLOW_UNSIGNED = False
+    assert provider.verify_webhook({"X-October-Webhook-Secret": "x"}, b"{}") == Verdict.INVALID
 
 
 def test_a_webhook_without_the_secret_is_refused_and_the_bearer_secret_is_never_stored(

@@ -86,8 +86,8 @@ def test_recent_deliveries_are_kept():
     assert payload(old)[2] is not None
 
 
-def test_a_delivery_still_waiting_for_its_task_is_never_blanked():
-    waiting = old_event("received")
+def test_a_delivery_received_moments_ago_is_left_to_its_task_even_with_no_retention():
+    waiting = days_ago(0.0001, state="received")  # about nine seconds old
     body, headers = bytes(waiting.body), waiting.headers
     processed = old_event("processed")
 
@@ -95,11 +95,37 @@ def test_a_delivery_still_waiting_for_its_task_is_never_blanked():
 
     assert result.count == 1
     assert payload(waiting) == (body, headers, None)
+    waiting.refresh_from_db()
+    assert waiting.state == "received"
     assert payload(processed)[0] == b""
     # Once processed, it goes at the next run.
     WebhookEvent.objects.filter(pk=waiting.pk).update(state="processed")
     assert privacy.webhook_payloads_purge(days=0).count == 1
     assert payload(waiting)[0] == b""
+
+
+def test_a_delivery_never_processed_is_ended_and_blanked_at_the_end_of_its_retention():
+    # Its task died with its worker and no sweeper ran: its body (identity OCR, for Mindee)
+    # must not stay for ever.
+    lost = old_event("received", provider="mindee")
+    recent = days_ago(1, state="received")
+
+    result = privacy.webhook_payloads_purge()
+
+    assert (result.count, result.providers) == (1, {"mindee": 1})
+    lost.refresh_from_db()
+    assert (bytes(lost.body), lost.headers) == (b"", {})
+    assert lost.payload_purged_at is not None
+    assert lost.state == "failed"
+    assert "retention ran out" in lost.error
+    assert lost.processed_at is not None
+    assert purge_audits().get().after["unprocessed"] == 1
+    # Past its retention, its task finding it now does nothing.
+    webhooks.webhook_process(lost.pk)
+    lost.refresh_from_db()
+    assert lost.state == "failed"
+    recent.refresh_from_db()
+    assert (recent.state, recent.payload_purged_at) == ("received", None)
 
 
 def test_the_retention_follows_the_setting_and_the_argument(settings):
@@ -114,7 +140,7 @@ def test_the_retention_follows_the_setting_and_the_argument(settings):
 
 def test_a_dry_run_counts_and_changes_nothing():
     events = [old_event("processed"), old_event("ignored", provider="mindee")]
-    old_event("received")
+    days_ago(1, state="received")  # still within its retention
     before = list(WebhookEvent.objects.order_by("pk").values())
     audits = AuditEvent.objects.count()
 
@@ -158,6 +184,7 @@ def test_one_audit_row_summarises_the_run():
         "retention_days": 30,
         "received_before": result.cutoff.isoformat(),
         "webhooks": len(FINAL_STATES) + 1,
+        "unprocessed": 0,
         "providers": {"october": len(FINAL_STATES), "mindee": 1},
     }
     # No personal value in the audit row.
@@ -187,6 +214,7 @@ def test_the_purge_is_one_update_per_batch():
 @pytest.fixture
 def mindee_webhooks(settings):
     settings.KYC_PROVIDERS = [MINDEE]
+    settings.MINDEE_API_KEY = "test-mindee-key"
     settings.MINDEE_WEBHOOK_SECRET = MINDEE_SECRET
 
 
@@ -243,7 +271,7 @@ def run_purge(*args: str) -> str:
 def test_the_daily_command_purges_webhook_payloads_and_says_how_many():
     old_event("processed")
     old_event("duplicate")
-    waiting = old_event("received")
+    waiting = days_ago(1, state="received")
 
     dry = run_purge("--dry-run")
     assert "would purge 2 webhook payload(s) received before 20" in dry

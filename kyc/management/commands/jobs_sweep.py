@@ -1,5 +1,5 @@
-"""Pick up work left in flight (a worker died, a task was lost): provider jobs, expired ones, and
-OCR corrections waiting to reach Artemis."""
+"""Pick up work left in flight (a worker died, a task was lost): provider jobs, expired ones,
+webhook deliveries still waiting for their task, and OCR corrections waiting to reach Artemis."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from django.core.management.base import BaseCommand
 
 from kyc.services import jobs_sweep
 from kyc.services.ocr import corrections_sweep
+from kyc.services.webhooks import webhooks_sweep
 
 
 class Command(BaseCommand):
-    help = "Re-enqueue stuck provider jobs and expire those past their deadline."
+    help = (
+        "Re-enqueue stuck provider jobs and expire those past their deadline; re-enqueue webhook "
+        "deliveries still waiting WEBHOOK_STALE_SECONDS after their last hand-over to the queue."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,11 +35,20 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         while not stop.is_set():
             counts = jobs_sweep()
+            hooks = webhooks_sweep()
             resent = corrections_sweep()
-            if counts["expired"] or counts["requeued"] or resent or not every:
+            if (
+                counts["expired"]
+                or counts["requeued"]
+                or hooks["requeued"]
+                or hooks["failed"]
+                or resent
+                or not every
+            ):
                 self.stdout.write(
                     f"swept: {counts['requeued']} job(s) re-enqueued, {counts['expired']} "
-                    f"expired, {resent} OCR correction push(es) sent again"
+                    f"expired, {hooks['requeued']} webhook(s) re-enqueued, {hooks['failed']} "
+                    f"given up, {resent} OCR correction push(es) sent again"
                 )
             if not every:
                 return
