@@ -17,7 +17,8 @@ from importlib import import_module
 from typing import Any
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.http import HttpRequest
@@ -92,6 +93,16 @@ def file_name_display(model: type[models.Model], name: str):
 class LeanChangeList(ChangeList):
     """Leaves the admin's `list_defer` columns (large payloads) out of the changelist query."""
 
+    def get_filters(self, request: HttpRequest):
+        # The date hierarchy turns ?created_at__year=... into a datetime: Django catches the
+        # ValueError of a year out of range but not the OverflowError of a number too large
+        # for C, nor the ValueError of the year after 9999 (a 500). A bad link is then answered
+        # like any other invalid filter: the list again, without it (?e=1).
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None):
         queryset = super().get_queryset(request, exclude_parameters)
         return queryset.defer(*self.model_admin.list_defer)
@@ -117,7 +128,29 @@ def _customer_of(obj: models.Model):
     return None
 
 
-class KycModelAdmin(admin.ModelAdmin):
+# Longer searches are refused: SQLite refuses a LIKE pattern over 50,000 bytes (a 500), and on
+# PostgreSQL a megabyte-long ILIKE over every search field costs far more than any real search.
+MAX_SEARCH_LENGTH = 200
+
+
+class BoundedSearchMixin:
+    """For every model admin (ours and the ones Django and django-tasks-db register): a search
+    term over MAX_SEARCH_LENGTH characters finds nothing and says why, in the change list and
+    in the autocomplete widgets, which search the same way."""
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        if len(search_term) > MAX_SEARCH_LENGTH:
+            if not request.path.endswith("/autocomplete/"):
+                messages.warning(
+                    request,
+                    _("Searches are limited to %(max)d characters: nothing was searched.")
+                    % {"max": MAX_SEARCH_LENGTH},
+                )
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+class KycModelAdmin(BoundedSearchMixin, admin.ModelAdmin):
     """Every change made through the admin lands in the audit trail too, in the same transaction
     (the admin's change views are atomic), with the changed fields' old and new values."""
 
@@ -606,3 +639,20 @@ if apps.is_installed("django_tasks_db"):
             list_display = ("id", "task_name", "status", "enqueued_at", "finished_at")
             list_filter = ("status", "queue_name")
             search_fields = ("task_name",)
+
+
+# ------------------------------------------------------------------------ every admin, bounded
+
+# The admins registered by other apps (auth's users and groups, django-tasks-db's results) get the
+# same search bound: registered again as a subclass of their own class with the mixin in front.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, BoundedSearchMixin):
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model,
+            type(
+                f"Bounded{type(_model_admin).__name__}",
+                (BoundedSearchMixin, type(_model_admin)),
+                {},
+            ),
+        )
