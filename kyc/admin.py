@@ -17,7 +17,8 @@ from importlib import import_module
 from typing import Any
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.http import HttpRequest
@@ -89,7 +90,24 @@ def file_name_display(model: type[models.Model], name: str):
     return admin.display(description=model._meta.get_field(name).verbose_name)(show)
 
 
-class LeanChangeList(ChangeList):
+class SafeLookupsChangeList(ChangeList):
+    """A change list that answers a hostile filter link like any other invalid filter (the list
+    again, without it: ?e=1) instead of a 500:
+    - a NUL character in a filter value, which PostgreSQL refuses in any string;
+    - a date-hierarchy year too large for C (OverflowError) or past 9999 (Django catches the
+      ValueError of building the first day, not of the year after)."""
+
+    def get_filters(self, request: HttpRequest):
+        for values in self.get_filters_params().values():
+            if any("\x00" in str(value) for value in values):
+                raise IncorrectLookupParameters("a NUL character in a filter value")
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class LeanChangeList(SafeLookupsChangeList):
     """Leaves the admin's `list_defer` columns (large payloads) out of the changelist query."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None):
@@ -117,7 +135,39 @@ def _customer_of(obj: models.Model):
     return None
 
 
-class KycModelAdmin(admin.ModelAdmin):
+# Longer searches are refused: SQLite refuses a LIKE pattern over 50,000 bytes (a 500), and on
+# PostgreSQL a megabyte-long ILIKE over every search field costs far more than any real search.
+MAX_SEARCH_LENGTH = 200
+_safe_changelists: dict[type, type] = {}
+
+
+class SafeInputAdminMixin:
+    """For every model admin (ours and the ones Django and django-tasks-db register): a search
+    term over MAX_SEARCH_LENGTH characters (or holding a NUL, which PostgreSQL refuses) finds
+    nothing and says why, in the change list and in the autocomplete widgets, which search the
+    same way; hostile filter links are invalid filters (SafeLookupsChangeList)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any):
+        changelist = super().get_changelist(request, **kwargs)
+        if issubclass(changelist, SafeLookupsChangeList):
+            return changelist
+        return _safe_changelists.setdefault(
+            changelist, type(f"Safe{changelist.__name__}", (SafeLookupsChangeList, changelist), {})
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        if len(search_term) > MAX_SEARCH_LENGTH or "\x00" in search_term:
+            if not request.path.endswith("/autocomplete/"):
+                messages.warning(
+                    request,
+                    _("Searches are limited to %(max)d characters: nothing was searched.")
+                    % {"max": MAX_SEARCH_LENGTH},
+                )
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+class KycModelAdmin(SafeInputAdminMixin, admin.ModelAdmin):
     """Every change made through the admin lands in the audit trail too, in the same transaction
     (the admin's change views are atomic), with the changed fields' old and new values."""
 
@@ -609,3 +659,20 @@ if apps.is_installed("django_tasks_db"):
             list_display = ("id", "task_name", "status", "enqueued_at", "finished_at")
             list_filter = ("status", "queue_name")
             search_fields = ("task_name",)
+
+
+# ------------------------------------------------------------------------ every admin, bounded
+
+# The admins registered by other apps (auth's users and groups, django-tasks-db's results) get the
+# same search bound: registered again as a subclass of their own class with the mixin in front.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, SafeInputAdminMixin):
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model,
+            type(
+                f"Bounded{type(_model_admin).__name__}",
+                (SafeInputAdminMixin, type(_model_admin)),
+                {},
+            ),
+        )

@@ -13,6 +13,7 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from kyc.dates import EARLIEST_PLAUSIBLE_DATE
 from kyc.models import AnalysisRequest, Customer
 from kyc.services.audit import audit_record, touch_customer
 from kyc.services.jobs import jobs_create_for_request
@@ -98,6 +99,8 @@ def customer_create(
             errors.setdefault("last_name", []).append(_("An individual needs a last name."))
         if birth_date is not None and birth_date >= timezone.localdate():
             errors.setdefault("birth_date", []).append(_("A birth date must be in the past."))
+        elif birth_date is not None and birth_date < EARLIEST_PLAUSIBLE_DATE:
+            errors.setdefault("birth_date", []).append(_("A birth date cannot be before 1900."))
         if nationality and (len(nationality) != 3 or not nationality.isalpha()):
             errors.setdefault("nationality", []).append(
                 _("Nationality is a three-letter ISO 3166 code, such as FRA.")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,7 @@ from kyc.models import ManagerAlert
 from kyc.selectors import alerts as selectors
 from kyc.selectors.customers import customer_for_detail, paginate
 from kyc.services.alerts import ACKNOWLEDGE, DISMISS, MAX_NOTE_LENGTH
+from kyc.views.navigation import safe_next_url
 
 Level = ManagerAlert.Level
 INBOX_PAGE_SIZE = 50
@@ -186,11 +187,7 @@ def alert_review(request, pk: int):
         except ValidationError as exc:
             error = " ".join(exc.messages)
             alert = selectors.alert_for_review(request.user, pk)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("kyc:alerts-inbox")
+    next_url = safe_next_url(request, request.POST.get("next", ""), reverse("kyc:alerts-inbox"))
     if request.htmx:
         response = render(
             request,
@@ -212,4 +209,4 @@ def alert_review(request, pk: int):
             _("Alert “%(name)s”: %(status)s.")
             % {"name": alert.name, "status": alert.get_review_status_display().lower()},
         )
-    return redirect(next_url)
+    return HttpResponseRedirect(next_url)

@@ -14,6 +14,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import ngettext
 
 from kyc import throttle
@@ -33,7 +34,19 @@ def locked_message(seconds: int) -> str:
 class ThrottledLoginMixin:
     """For an AuthenticationForm: refuse while locked, count and audit each failure."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # AuthenticationForm sets the username field's max_length after the field was built, so
+        # only the HTML attribute limits it: a megabyte-long name would reach the database (and
+        # SQLite refuses a LIKE pattern that long). Enforce the User model's limit here.
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
     def clean(self):
+        if "username" in self.errors:
+            # No account has such a name: refused like a wrong password (the log-in page shows
+            # no field errors), without a password check to count or audit.
+            raise self.get_invalid_login_error()
         username = self.cleaned_data.get("username") or ""
         ip = client_ip(self.request) if self.request is not None else None
         wait = throttle.login_locked_for(username, ip)

@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from stdnum.fr import siren as stdnum_siren
 
 from kyc import roles, services
@@ -17,6 +16,7 @@ from kyc.models import Customer
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to
 from kyc.views.common import customer_file_context
+from kyc.views.navigation import redirect_to_next
 
 
 def _require_case_worker(user) -> None:
@@ -73,12 +73,10 @@ def assign(request, pk: int):
             "kyc/customers/queue.html#case-row",
             {"customer": row, "can_work": True},
         )
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("kyc:customer-detail", args=[customer.pk])
-    return redirect(next_url)
+    return redirect_to_next(request, reverse("kyc:customer-detail", args=[customer.pk]))
 
 
+@require_http_methods(["GET", "POST"])
 def customer_create(request):
     _require_case_worker(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or Customer.Kind.COMPANY
