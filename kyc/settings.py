@@ -368,6 +368,9 @@ RETENTION_DAYS_AFTER_DECISION = env_int("RETENTION_DAYS_AFTER_DECISION", 5 * 365
 # A webhook delivery's raw body and headers (Mindee's carry the OCR of identity documents) are
 # blanked this many days after it was received, once processed; the row stays for deduplication.
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 30)
+# Finished task-queue results (the database backend writes one per enqueue, every poll
+# included) are deleted by `manage.py jobs_sweep` this many days after they finished.
+TASK_RESULTS_RETENTION_DAYS = env_int("TASK_RESULTS_RETENTION_DAYS", 7)
 
 VENDOR_TIMEOUT = env_float("VENDOR_TIMEOUT", 30.0)
 

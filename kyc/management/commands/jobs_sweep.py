@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from kyc.services import jobs_sweep
 from kyc.services.ocr import corrections_sweep
+from kyc.services.task_results import task_results_prune
 from kyc.services.webhooks import webhooks_sweep
 
 
@@ -37,18 +38,21 @@ class Command(BaseCommand):
             counts = jobs_sweep()
             hooks = webhooks_sweep()
             resent = corrections_sweep()
+            pruned = task_results_prune()
             if (
                 counts["expired"]
                 or counts["requeued"]
                 or hooks["requeued"]
                 or hooks["failed"]
                 or resent
+                or pruned
                 or not every
             ):
                 self.stdout.write(
                     f"swept: {counts['requeued']} job(s) re-enqueued, {counts['expired']} "
                     f"expired, {hooks['requeued']} webhook(s) re-enqueued, {hooks['failed']} "
-                    f"given up, {resent} OCR correction push(es) sent again"
+                    f"given up, {resent} OCR correction push(es) sent again, {pruned} old task "
+                    "result(s) deleted"
                 )
             if not every:
                 return
