@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kyc.models import Customer, Document, FlagColor
+from kyc.models import Customer, Decision, Document, FlagColor
 from kyc.selectors.customers import DEFAULT_SORT, SORTS, QueueFilters
+from kyc.services.decisions import MAX_REASON_LENGTH, ReasonCode
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -108,3 +109,28 @@ class DocumentRowForm(forms.Form):
         if value and value > timezone.localdate():
             raise forms.ValidationError(_("The document date cannot be in the future."))
         return value
+
+
+class DecisionProposeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=Decision.Outcome.choices, widget=forms.RadioSelect
+    )
+    reason_code = forms.ChoiceField(
+        label=_("Reason code"),
+        choices=[("", _("Choose a reason…")), *ReasonCode.choices],
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the reviewer needs to know to confirm it."),
+    )
+
+
+class DecisionReviewForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

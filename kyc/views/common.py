@@ -9,7 +9,7 @@ from kyc import roles
 from kyc.models import RISK_ORDER, Document, ProviderJob, Report
 from kyc.selectors import customers as selectors
 from kyc.services.jobs import skipped_providers
-from kyc.views.decisions import review_panels_context
+from kyc.views.decision_panel import review_panels_context
 from kyc.views.ocr import ocr_panel_context
 from kyc.views.privacy import privacy_panel_context
 

@@ -7,83 +7,22 @@ redirects back to the customer file (or re-renders it with the form's errors).
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from kyc import roles, services
-from kyc.models import Decision
+from kyc import services
+from kyc.forms import DecisionProposeForm
 from kyc.selectors import decisions as selectors
 from kyc.selectors.customers import customer_for_detail
-from kyc.services.decisions import MAX_REASON_LENGTH, ReasonCode
+from kyc.views.common import customer_file_context
+from kyc.views.decision_panel import PANEL_TEMPLATE, review_panels_context
 
-PANEL_TEMPLATE = "kyc/decisions/_panel.html"
 EVENT = "decisions-changed"
-
-
-class DecisionProposeForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label=gettext_lazy("Decision"), choices=Decision.Outcome.choices, widget=forms.RadioSelect
-    )
-    reason_code = forms.ChoiceField(
-        label=gettext_lazy("Reason code"),
-        choices=[("", gettext_lazy("Choose a reason…")), *ReasonCode.choices],
-    )
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        max_length=MAX_REASON_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=gettext_lazy("What the reviewer needs to know to confirm it."),
-    )
-
-
-class DecisionReviewForm(forms.Form):
-    comment = forms.CharField(
-        label=gettext_lazy("Comment"),
-        required=False,
-        max_length=MAX_REASON_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-def reason_code_label(code: str) -> str:
-    """The label of a reason code; codes outside today's list are shown as they are."""
-    try:
-        return str(ReasonCode(code).label)
-    except ValueError:
-        return code
-
-
-def review_panels_context(request, customer, *, form=None) -> dict:
-    """Context of the customer file's review panels, the manager alerts summary and the
-    decisions panel (2 queries whatever the number of alerts, decisions and evidence)."""
-    state = selectors.customer_review(customer)
-    user = request.user
-    open_proposal = state.open
-    stale = bool(state.changes)
-    for decision in state.history:
-        decision.reason_label = reason_code_label(decision.reason_code)
-    return {
-        "alert_summary": state.alert_summary,
-        # The open proposal has its own block above the history.
-        "decisions": [d for d in state.history if d is not open_proposal],
-        "open_proposal": open_proposal,
-        "evidence_changes": state.changes,
-        "evidence_changed": stale,
-        # An open proposal whose evidence changed is voided by the next proposal.
-        "can_propose": roles.can_work_cases(user) and (open_proposal is None or stale),
-        "can_review": roles.can_review(user),
-        "is_proposer": open_proposal is not None and open_proposal.proposed_by_id == user.pk,
-        "decision_form": form or DecisionProposeForm(),
-        "review_form": DecisionReviewForm(),
-        "review_error": "",
-    }
 
 
 def _panel(request, customer, *, form=None, error: str = "", changed: bool = False):
@@ -118,8 +57,6 @@ def decision_propose(request, pk: int):
     if request.htmx:
         return _panel(request, customer, form=form)
     # Without JS, the whole file again with the form and its errors (nothing typed is lost).
-    from kyc.views.common import customer_file_context  # common imports this module
-
     context = customer_file_context(request, customer)
     context["decision_form"] = form
     return render(request, "kyc/customers/detail.html", context, status=200)
