@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from kyc.dates import EARLIEST_DATE, LATEST_DATE
+from kyc.identifiers import normalize_siren
 from kyc.models import Customer, Document, FlagColor
 from kyc.selectors.customers import DEFAULT_SORT, SORTS, QueueFilters
 
@@ -104,6 +105,11 @@ class CompanyForm(forms.Form):
     confirm_duplicate = forms.BooleanField(
         required=False, widget=forms.HiddenInput, label=_("Create another file for this SIREN")
     )
+
+    def clean_siren(self) -> str:
+        # Nine ASCII digits from here on: the duplicate lookup and the service see the number the
+        # database holds, whatever digits and separators were typed.
+        return normalize_siren(self.cleaned_data["siren"])
 
 
 class IndividualForm(forms.Form):
