@@ -1,9 +1,10 @@
 """A SIREN written with non-ASCII digits or separators is the same SIREN in every lookup: the
-duplicate warning on creation, the live SIREN check and the queue search."""
+duplicate warning on creation, the live SIREN check, the queue search and the admin search."""
 
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from kyc.models import AnalysisRequest, AuditEvent, Customer
 from tests.factories import make_customer
@@ -80,3 +81,14 @@ def test_the_queue_search_finds_the_file_by_its_siren(analyst_client, first_file
     response = analyst_client.get("/", {"q": typed})
 
     assert list(response.context["page"].rows) == [first_file]
+
+
+@pytest.mark.parametrize("typed", [*WRITINGS, "732 829 320"], ids=[*ids, "spaces"])
+def test_the_admin_search_finds_the_file_by_its_siren(admin_client, first_file, typed):
+    make_customer(kind=Customer.Kind.COMPANY, legal_name="Other SA", siren="552100554")
+
+    customers = admin_client.get(reverse("admin:kyc_customer_changelist"), {"q": typed})
+    requests = admin_client.get(reverse("admin:kyc_analysisrequest_changelist"), {"q": typed})
+
+    assert list(customers.context["cl"].result_list) == [first_file]
+    assert list(requests.context["cl"].result_list) == [first_file.requests.get()]
