@@ -205,8 +205,9 @@ def pdf_page(request, pk: int, number: int):
         image.save(buffer, "PNG", optimize=False)
     finally:
         pdf.close()
+    # Not cached (kyc.middleware.PrivateNoStoreMiddleware): the page of an identity document is
+    # the document itself, and its file is never stored either.
     response = HttpResponse(buffer.getvalue(), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
