@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kyc.dates import EARLIEST_DATE
@@ -78,10 +78,7 @@ def customer_details_clean(
         if birth_date is not None and birth_date >= timezone.localdate():
             errors.setdefault("birth_date", []).append(_("A birth date must be in the past."))
         elif birth_date is not None and birth_date < EARLIEST_DATE:
-            errors.setdefault("birth_date", []).append(
-                _("A birth date cannot be before %(date)s.")
-                % {"date": formats.date_format(EARLIEST_DATE)}
-            )
+            errors.setdefault("birth_date", []).append(_("A birth date cannot be before 1900."))
         if nationality and not (
             len(nationality) == 3 and nationality.isascii() and nationality.isalpha()
         ):
