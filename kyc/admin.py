@@ -2,11 +2,18 @@
 
 The admin is a back-office tool for administrators, not the analysts' interface. What it must
 never do:
+- write a field that a service owns: a customer's status (only a confirmed four-eyes decision
+  changes it), risk level, assignee or erasure; a job's state; what vendors and our engine found
+  (reports, officers, alerts, OCR results) and their review; OCR corrections and their delivery to
+  Artemis; a document's stored-file facts and links. Those admins are view-only, and no kyc row is
+  added or deleted here: each is created by its service, which also writes what follows from it
+  (the analysis request, the jobs, the audit rows). What an administrator may still correct is a
+  customer's identity details, checked by the same rules as at creation;
 - offer to change or delete audit rows or received webhooks (they are evidence);
 - render vendor data as HTML: every JSON payload and raw body is escaped inside a <pre>;
 - link to a stored file: documents are private and only the permission-checked view serves them;
-- put a whole big table into a <select>: foreign keys to customers, requests, documents, jobs and
-  users use autocomplete widgets (their admins define `search_fields`).
+- put a whole big table into a <select>: no form here edits a foreign key, and the views show
+  them as links.
 """
 
 from __future__ import annotations
@@ -16,15 +23,20 @@ import json
 from importlib import import_module
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from kyc.identifiers import company_number
 from kyc.models import (
     AnalysisRequest,
     AuditEvent,
@@ -230,14 +242,83 @@ class ReadOnlyModelAdmin(KycModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
         # Everything shown is read-only (not get_fields(): it builds a form from this list).
+        if self.fieldsets:
+            return flatten_fieldsets(self.fieldsets)
         return self.fields or [field.name for field in self.model._meta.fields]
+
+
+class CompanyNumberSearchMixin:
+    """A search for a SIREN or SIRET, however it is typed (spaces, dots, full-width or other
+    non-ASCII digits), looks that number up in `company_number_fields` instead of splitting it
+    into words: the admin's own search would AND "732", "829" and "320" as three substrings, and
+    would find nothing for digits the database does not hold as typed."""
+
+    company_number_fields: dict[str, tuple[str, ...]] = {}
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str):
+        number = company_number(search_term)
+        if number is not None and number[0] in self.company_number_fields:
+            kind, digits = number
+            condition = Q()
+            for path in self.company_number_fields[kind]:
+                condition |= Q(**{path: digits})
+            return queryset.filter(condition), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 # -------------------------------------------------------------------------------------- customers
 
 
+class CustomerAdminForm(forms.ModelForm):
+    """The identity details an administrator may correct, checked and normalised by the same
+    rules as at creation (kyc.services.customer_details_clean): the SIRET against the file's
+    SIREN, whatever digits it is typed in; a three-letter nationality; a birth date in the past."""
+
+    IDENTITY_FIELDS = (
+        "legal_name",
+        "siret",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "nationality",
+    )
+
+    class Meta:
+        model = Customer
+        # The Artemis id too: the Artemis link asks to "enter the company's Artemis id in the
+        # administration".
+        fields = (
+            "legal_name",
+            "siret",
+            "first_name",
+            "last_name",
+            "birth_date",
+            "nationality",
+            "artemis_customer_id",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        from kyc.services import customer_details_clean
+
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        details = {name: cleaned.get(name) for name in self.IDENTITY_FIELDS}
+        try:
+            normalised = customer_details_clean(
+                kind=self.instance.kind, siren=self.instance.siren, **details
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+            return cleaned
+        cleaned.update({key: normalised[key] for key in details})
+        return cleaned
+
+
 @admin.register(Customer)
-class CustomerAdmin(KycModelAdmin):
+class CustomerAdmin(CompanyNumberSearchMixin, KycModelAdmin):
+    form = CustomerAdminForm
     list_display = (
         "name",
         "kind",
@@ -263,13 +344,19 @@ class CustomerAdmin(KycModelAdmin):
         "first_name",
         "artemis_customer_id",
     )
+    company_number_fields = {"siren": ("siren",), "siret": ("siret",)}
     date_hierarchy = "created_at"
-    autocomplete_fields = ("assignee",)
-    # erased_at is set by the erasure service only (kyc:customer-erase), which deletes the files
-    # and pseudonymises the data; setting it here would only hide the file.
+    # Each written by its service only: the status by a confirmed four-eyes decision, the risk by
+    # the reports, the assignee by the queue's assignment (audited as such), erased_at by the
+    # erasure (which deletes the files and pseudonymises the data; setting it here would only hide
+    # the file); the kind and SIREN name the analysis request (October's code is the SIREN).
     readonly_fields = (
+        "kind",
         "name",
+        "siren",
+        "status",
         "risk_level",
+        "assignee",
         "created_by",
         "created_at",
         "last_activity_at",
@@ -283,6 +370,16 @@ class CustomerAdmin(KycModelAdmin):
         (_("Record"), {"fields": ("created_by", "created_at", "last_activity_at", "erased_at")}),
     )
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A customer file is opened by the dashboard's service, with its analysis request.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An erased customer's details are pseudonyms: nothing is left to correct.
+        if obj is not None and obj.erased_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting rows would leave the stored files behind and skip the audit trail: a customer
         # is erased from its file's "Erase this customer" page instead.
@@ -290,7 +387,9 @@ class CustomerAdmin(KycModelAdmin):
 
 
 @admin.register(AnalysisRequest)
-class AnalysisRequestAdmin(KycModelAdmin):
+class AnalysisRequestAdmin(CompanyNumberSearchMixin, ReadOnlyModelAdmin):
+    """View-only: opened with its customer, advanced by the jobs."""
+
     list_display = (
         "code_id",
         "code_type",
@@ -303,13 +402,30 @@ class AnalysisRequestAdmin(KycModelAdmin):
     list_select_related = ("customer",)
     list_filter = ("status", "code_type")
     search_fields = ("code_id", "october_request_id", "customer__name", "customer__siren")
+    company_number_fields = {
+        "siren": ("customer__siren", "code_id"),
+        "siret": ("customer__siret",),
+    }
     date_hierarchy = "created_at"
-    autocomplete_fields = ("customer",)
-    readonly_fields = ("created_by", "created_at", "updated_at")
+    fields = (
+        "customer",
+        "code_type",
+        "code_id",
+        "status",
+        "stage",
+        "october_request_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
 
 
 @admin.register(Document)
-class DocumentAdmin(KycModelAdmin):
+class DocumentAdmin(ReadOnlyModelAdmin):
+    """View-only: the upload service stores the file and computes its facts (size, hash, type,
+    duplicate), the jobs set its status and vendor ids; changing any of them here would make the
+    row lie about the file the fraud engines read."""
+
     list_display = (
         "original_name",
         "kind",
@@ -324,22 +440,7 @@ class DocumentAdmin(KycModelAdmin):
     list_filter = ("kind", "status", "content_type")
     search_fields = ("original_name", "^sha256", "customer__name")
     date_hierarchy = "created_at"
-    autocomplete_fields = ("duplicate_of",)
     file_name = file_name_display(Document, "file")
-    # What the upload service computed from the stored bytes is not editable: changing it here
-    # would make the row lie about the file the fraud engines read.
-    readonly_fields = (
-        "customer",
-        "request",
-        "file_name",
-        "original_name",
-        "size",
-        "sha256",
-        "content_type",
-        "uploaded_by",
-        "created_at",
-        "updated_at",
-    )
     fieldsets = (
         (None, {"fields": ("customer", "request", "kind", "period", "document_date", "status")}),
         (
@@ -353,20 +454,15 @@ class DocumentAdmin(KycModelAdmin):
         (_("Record"), {"fields": ("uploaded_by", "created_at", "updated_at")}),
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A document is a stored file; only the upload service can hash and store one.
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The stored file would stay behind: documents go by retention or erasure.
-        return False
-
 
 # ------------------------------------------------------------------------------ jobs and reports
 
 
 @admin.register(ProviderJob)
-class ProviderJobAdmin(KycModelAdmin):
+class ProviderJobAdmin(ReadOnlyModelAdmin):
+    """View-only: a job's state belongs to the engine (claim, lease, polls, deadline); a failed
+    job is retried from the customer file, which audits the retry."""
+
     list_display = (
         "__str__",
         "provider",
@@ -383,19 +479,13 @@ class ProviderJobAdmin(KycModelAdmin):
     list_filter = ("provider", "operation", "status")
     search_fields = ("external_id",)
     date_hierarchy = "created_at"
-    autocomplete_fields = ("request", "document")
-    readonly_fields = ("created_at", "updated_at")
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        # The customer file shows the translatable form of the error first: an error edited by
-        # hand must not be hidden behind the one it replaces.
-        if "last_error" in form.changed_data:
-            obj.last_error_detail = None
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Report)
-class ReportAdmin(KycModelAdmin):
+class ReportAdmin(ReadOnlyModelAdmin):
+    """View-only: what a vendor or our engine found. A flag changed or a report added or deleted
+    here would change the file's risk and what a decision is taken on."""
+
     list_display = (
         "__str__",
         "source",
@@ -411,18 +501,10 @@ class ReportAdmin(KycModelAdmin):
     search_fields = ("external_id", "request__code_id", "request__customer__name")
     date_hierarchy = "created_at"
     list_defer = ("raw", "reasons", "summary")
-    autocomplete_fields = ("request", "document", "job")
     reasons_pretty = json_display(Report, "reasons")
     summary_pretty = json_display(Report, "summary")
     raw_pretty = json_display(Report, "raw")
     attachment_name = file_name_display(Report, "attachment")
-    readonly_fields = (
-        "reasons_pretty",
-        "summary_pretty",
-        "raw_pretty",
-        "attachment_name",
-        "created_at",
-    )
     fields = (
         "request",
         "document",
@@ -444,46 +526,49 @@ class ReportAdmin(KycModelAdmin):
 
 
 @admin.register(Officer)
-class OfficerAdmin(KycModelAdmin):
+class OfficerAdmin(ReadOnlyModelAdmin):
+    """View-only, as are roles and alerts: Manager X-Ray's findings. An alert's review is the
+    analysts' (audited, and required before an approval), never the admin's."""
+
     list_display = ("__str__", "birth_date", "confidence", "request", "request__customer")
     list_select_related = ("request__customer",)
     search_fields = ("last_name", "first_name", "request__customer__name")
-    autocomplete_fields = ("request", "report")
 
 
 @admin.register(OfficerRole)
-class OfficerRoleAdmin(KycModelAdmin):
+class OfficerRoleAdmin(CompanyNumberSearchMixin, ReadOnlyModelAdmin):
     list_display = ("company_name", "siren", "officer", "start_date", "end_date")
     list_select_related = ("officer",)
     search_fields = ("company_name", "siren", "officer__last_name")
-    autocomplete_fields = ("officer",)
+    company_number_fields = {"siren": ("siren",)}
 
 
 @admin.register(ManagerAlert)
-class ManagerAlertAdmin(KycModelAdmin):
+class ManagerAlertAdmin(CompanyNumberSearchMixin, ReadOnlyModelAdmin):
     list_display = ("name", "level", "review_status", "date", "customer", "role", "reviewed_by")
     list_select_related = ("customer", "role", "reviewed_by")
     list_filter = ("level", "review_status", "date")
     search_fields = ("name", "customer__name", "role__company_name", "role__siren")
+    company_number_fields = {"siren": ("role__siren", "customer__siren")}
     date_hierarchy = "date"
-    autocomplete_fields = ("role", "customer", "reviewed_by")
 
 
 # ------------------------------------------------------------------------------------------ OCR
 
 
 @admin.register(OcrResult)
-class OcrResultAdmin(KycModelAdmin):
+class OcrResultAdmin(ReadOnlyModelAdmin):
+    """View-only: fields as read. Analysts correct them from the document's OCR page, which keeps
+    the correction and delivers it to Artemis."""
+
     list_display = ("__str__", "source", "document", "document__customer", "created_at")
     list_select_related = ("document__customer",)
     list_filter = ("source",)
     search_fields = ("document__original_name", "document__customer__name")
     date_hierarchy = "created_at"
     list_defer = ("fields", "confidence")
-    autocomplete_fields = ("document", "report")
     fields_pretty = json_display(OcrResult, "fields")
     confidence_pretty = json_display(OcrResult, "confidence")
-    readonly_fields = ("fields_pretty", "confidence_pretty", "created_at", "updated_at")
     fields = (
         "document",
         "report",
@@ -496,7 +581,10 @@ class OcrResultAdmin(KycModelAdmin):
 
 
 @admin.register(OcrCorrection)
-class OcrCorrectionAdmin(KycModelAdmin):
+class OcrCorrectionAdmin(ReadOnlyModelAdmin):
+    """View-only: a correction is an analyst's, and its delivery state is the outbox's (a failed
+    delivery is retried from the OCR page)."""
+
     list_display = (
         "id",
         "ocr_result",
@@ -510,9 +598,7 @@ class OcrCorrectionAdmin(KycModelAdmin):
     list_filter = ("sync_status",)
     search_fields = ("reason", "author__username", "sync_error")
     date_hierarchy = "created_at"
-    autocomplete_fields = ("ocr_result", "author")
     changes_pretty = json_display(OcrCorrection, "changes")
-    readonly_fields = ("changes_pretty", "created_at")
     fields = (
         "ocr_result",
         "changes_pretty",

@@ -1,13 +1,8 @@
-"""Calendar arithmetic that never raises on 29 February."""
+"""Calendar arithmetic that never raises: on 29 February, or at the ends of the calendar."""
 
 from __future__ import annotations
 
 import datetime as dt
-
-# The earliest birth date or document date accepted. Years such as 1 are dates to Python but to
-# nobody's identity papers, and they overflow date arithmetic and time-zone conversions later on
-# (the day before 0001-01-01 does not exist).
-EARLIEST_PLAUSIBLE_DATE = dt.date(1900, 1, 1)
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -20,3 +15,10 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+# The dates any input accepts. Outside them the calendar arithmetic behind a filter overflows (the
+# day after 9999-12-31; midnight of 0001-01-01 in Paris is before datetime.min in UTC) and answered
+# 500; and no person, document or audit row of this application is older than 1900.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from kyc.dates import EARLIEST_DATE, LATEST_DATE
+from kyc.identifiers import normalize_siren
 from kyc.models import Customer, Decision, Document, FlagColor
 from kyc.selectors.customers import DEFAULT_SORT, SORTS, QueueFilters
 from kyc.services.decisions import MAX_REASON_LENGTH, ReasonCode
@@ -19,6 +23,29 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+class BoundedDateField(forms.DateField):
+    """A DateField that refuses, with a message saying the range, a date outside
+    kyc.dates.EARLIEST_DATE..LATEST_DATE (why: see there); its date input carries the bounds."""
+
+    def validate(self, value: dt.date | None) -> None:
+        super().validate(value)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValidationError(
+                _("Enter a date between %(earliest)s and %(latest)s."),
+                code="date_out_of_range",
+                params={
+                    "earliest": formats.date_format(EARLIEST_DATE),
+                    "latest": formats.date_format(LATEST_DATE),
+                },
+            )
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, str]:
+        attrs = super().widget_attrs(widget)
+        if isinstance(widget, forms.DateInput):
+            attrs.update(min=EARLIEST_DATE.isoformat(), max=LATEST_DATE.isoformat())
+        return attrs
 
 
 class QueueFilterForm(forms.Form):
@@ -80,11 +107,16 @@ class CompanyForm(forms.Form):
         required=False, widget=forms.HiddenInput, label=_("Create another file for this SIREN")
     )
 
+    def clean_siren(self) -> str:
+        # Nine ASCII digits from here on: the duplicate lookup and the service see the number the
+        # database holds, whatever digits and separators were typed.
+        return normalize_siren(self.cleaned_data["siren"])
+
 
 class IndividualForm(forms.Form):
     first_name = forms.CharField(label=_("First names"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
-    birth_date = forms.DateField(
+    birth_date = BoundedDateField(
         label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     nationality = forms.CharField(
@@ -100,7 +132,7 @@ class DocumentRowForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Document.Kind.choices)
     period = forms.ChoiceField(label=_("Period"), choices=Document.Period.choices, required=False)
-    document_date = forms.DateField(
+    document_date = BoundedDateField(
         label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 

@@ -1,4 +1,5 @@
-"""Request context shared with services and logs: client IP and a request id."""
+"""Request context shared with services and logs (client IP, request id), the idle session
+timeout, and the caching rule of signed-in pages."""
 
 from __future__ import annotations
 
@@ -139,3 +140,26 @@ class ChunkedBodyMiddleware:
                 content_type="text/plain; charset=utf-8",
             )
         return None
+
+
+class PrivateNoStoreMiddleware:
+    """Every response to a signed-in user is `Cache-Control: private, no-store`, unless its view
+    set a Cache-Control of its own.
+
+    Nearly every page shows personal data (the queue, a customer file, reports, OCR fields,
+    document pages, the audit log, the admin): without this header a browser or a proxy may keep
+    a copy on disk, readable after log-out on a shared computer. The rule is the default of every
+    view rather than a header each view must remember. A view that caches on purpose says so
+    itself and is left alone: the live-status poll answers `private, no-cache` with an ETag so
+    that the browser revalidates it every time (304 while nothing changed).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response

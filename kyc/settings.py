@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "kyc",
 ]
 
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "kyc.middleware.ChunkedBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kyc.middleware.PrivateNoStoreMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "kyc.middleware.IdleSessionMiddleware",
     "kyc.middleware.RequestContextMiddleware",
@@ -97,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers for a log-in that axes refused (kyc.views.auth).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kyc.urls"
@@ -183,8 +187,9 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-# Log-in throttling and webhook rate limits count in the cache: per process in local memory, or
-# shared by every process on Redis when REDIS_URL is set.
+# Webhook rate limits count in the cache: per process in local memory, or shared by every process
+# on Redis when REDIS_URL is set. Log-in failures do not (see Authentication): a Redis outage
+# must not stop anyone from logging in.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -284,11 +289,31 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 # The age above is an idle timeout: kyc.middleware.IdleSessionMiddleware renews it on activity.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# Failed log-ins (kyc.throttle): this many for one username, or from one IP (an office may share
-# one), within LOGIN_LOCKOUT_SECONDS lock it for LOGIN_LOCKOUT_SECONDS.
+# Failed log-ins: this many for one username, or from one IP (an office may share one), counted
+# until LOGIN_LOCKOUT_SECONDS pass without a failure, lock it for LOGIN_LOCKOUT_SECONDS.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# django-axes counts them in the database (shared by every process, whatever happens to Redis,
+# visible in the admin); kyc.lockout applies the limits above, one per scope, which axes' own
+# single limit cannot (so its own lock-at-failure is off and kyc.lockout decides).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked attempt before any password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "kyc.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES  # what the admin's access attempts list shows
+AXES_LOCK_OUT_AT_FAILURE = False
+AXES_COOLOFF_TIME = "kyc.lockout.cool_off"
+AXES_USERNAME_CALLABLE = "kyc.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "kyc.middleware.client_ip"  # X-Forwarded-For from TRUSTED_PROXIES only
+AXES_RESET_ON_SUCCESS = False  # kyc.lockout clears the username's failures only
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # attempts refused while locked don't count
+AXES_LOCKOUT_CALLABLE = "kyc.views.auth.lockout_response"
+# No row per successful log-in: the table would grow for ever with nothing reading it.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner at every process start; each failure is still logged
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -440,6 +465,9 @@ LOGGING = {
         # printed twice. One handler, on the root, for everything.
         "django": {"level": "INFO", "handlers": []},
         "django.db.backends": {"level": "INFO"},
+        # axes logs each failure as a warning (username and address masked), and two lines of
+        # housekeeping at INFO around it.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -1,9 +1,10 @@
-"""Throttles kept in Django's cache: log-in failures and webhook deliveries.
+"""The webhook rate limit, kept in Django's cache.
 
 No ORM here. The cache is local memory by default (per process: with N web processes each one
-counts on its own, so an attacker gets up to N times the allowance) and Redis when REDIS_URL is
-set (shared by every process). Both are good enough for what these throttles are for: slowing
-password guessing to a crawl and keeping a flood of webhooks off the database.
+counts on its own, so a sender gets up to N times the allowance) and Redis when REDIS_URL is set
+(shared by every process). Both are good enough for keeping a flood of webhooks off the database.
+Log-in failures are not counted here: they are in the database (django-axes, kyc.lockout), so
+that a Redis outage cannot stop anyone from logging in.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,68 +27,6 @@ def _key(kind: str, value: str) -> str:
     # Hashed: user input never becomes a cache key as it is (length, characters).
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{PREFIX}:{kind}:{digest}"
-
-
-def normalise_username(username: str) -> str:
-    return (username or "").strip().casefold()[:150]
-
-
-# ------------------------------------------------------------------------------------- log-in
-
-
-@dataclass(frozen=True)
-class LoginScope:
-    """One thing failures are counted against: a username or a source IP."""
-
-    name: str  # "username" or "ip"
-    value: str
-    limit: int
-
-
-def login_scopes(username: str, ip: str | None) -> list[LoginScope]:
-    scopes = [LoginScope("username", normalise_username(username), settings.LOGIN_MAX_FAILURES)]
-    if ip:
-        scopes.append(LoginScope("ip", ip, settings.LOGIN_MAX_FAILURES_PER_IP))
-    return [scope for scope in scopes if scope.value and scope.limit > 0]
-
-
-def login_locked_for(username: str, ip: str | None) -> int:
-    """Seconds left before this username or IP may try again; 0 when neither is locked."""
-    now = time.time()
-    keys = [_key(f"login-lock-{scope.name}", scope.value) for scope in login_scopes(username, ip)]
-    until = max(cache.get_many(keys).values(), default=0)
-    return max(0, math.ceil(until - now))
-
-
-def login_failure(username: str, ip: str | None) -> list[LoginScope]:
-    """Count one failed log-in; returns the scopes this failure has just locked.
-
-    Failures are counted in a window of LOGIN_LOCKOUT_SECONDS from the first one; reaching the
-    limit locks the scope for LOGIN_LOCKOUT_SECONDS.
-    """
-    window = settings.LOGIN_LOCKOUT_SECONDS
-    locked = []
-    for scope in login_scopes(username, ip):
-        key = _key(f"login-fail-{scope.name}", scope.value)
-        cache.add(key, 0, timeout=window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=window)
-            count = 1
-        if count >= scope.limit:
-            lock_key = _key(f"login-lock-{scope.name}", scope.value)
-            if cache.add(lock_key, time.time() + window, timeout=window):
-                locked.append(scope)
-            cache.delete(key)
-    return locked
-
-
-def login_success(username: str) -> None:
-    """A successful log-in clears the username's failures. The IP's count is left to expire:
-    otherwise one valid account would let its owner guess other accounts' passwords forever."""
-    value = normalise_username(username)
-    cache.delete_many([_key("login-fail-username", value), _key("login-lock-username", value)])
 
 
 # ----------------------------------------------------------------------------------- webhooks

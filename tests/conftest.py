@@ -22,7 +22,8 @@ def _private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Log-in failures and webhook rate limits count in the cache: each test starts at zero."""
+    """Webhook rate limits count in the cache: each test starts at zero (log-in failures are in
+    the database, rolled back with each test)."""
     from django.core.cache import cache
 
     cache.clear()

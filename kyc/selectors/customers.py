@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
@@ -24,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from kyc.identifiers import company_number
 from kyc.models import (
     AnalysisRequest,
     AuditEvent,
@@ -97,11 +97,10 @@ def _failed_jobs():
 
 def _search(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
     text = text.strip()
-    digits = re.sub(r"[\s.\-]", "", text)
-    if digits.isdigit() and len(digits) == 9:
-        return queryset.filter(siren=digits)
-    if digits.isdigit() and len(digits) == 14:
-        return queryset.filter(siret=digits)
+    number = company_number(text)
+    if number is not None:
+        kind, digits = number
+        return queryset.filter(**{kind: digits})
     # A document number as read by OCR (exact, any case), or part of the name. The document
     # numbers are looked up first, through their index, so that the name test stays a plain OR of
     # two indexable conditions (PostgreSQL then combines its trigram index on the name with the

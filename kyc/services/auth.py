@@ -1,8 +1,9 @@
-"""Log-in failures: counted against the username and the source IP, locked past a limit, audited.
+"""Log-in failures in the audit trail.
 
-The counting lives in kyc.throttle (Django's cache); this module records what happened in the
-audit trail. Only failures that reached the password check are recorded: attempts refused
-while locked are not, so a password-guessing robot cannot fill the audit table.
+django-axes counts them (kyc.lockout: in the database, against the username and the source
+address); this module records what happened. Only failures that reached the password check are
+recorded: attempts refused while locked are not, so a password-guessing robot cannot fill the
+audit table.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import HttpRequest
 
-from kyc import throttle
+from kyc import lockout
 from kyc.middleware import current_context
 from kyc.models import AuditEvent
 
@@ -37,12 +39,15 @@ def _audit(action: str, *, username: str, after: dict) -> None:
 
 
 @transaction.atomic
-def login_failed_record(*, username: str, ip: str | None) -> int:
-    """Count and audit one failed log-in ("auth.login_failed"); when it reaches a limit, audit
-    the lock too ("auth.locked"). Returns the seconds the caller must now wait (0: not locked).
+def login_failed_record(*, request: HttpRequest, username: str) -> int:
+    """Audit one failed log-in that axes has just counted ("auth.login_failed") and each lock it
+    caused ("auth.locked"). Returns the seconds the caller must now wait (0: not locked).
+
+    The caller checked that nothing was locked before this attempt, so every scope locked now was
+    locked by this failure.
     """
-    locked = throttle.login_failure(username, ip)
     _audit("auth.login_failed", username=username, after={})
+    locked = lockout.locked_scopes(request, username)
     for scope in locked:
         _audit(
             "auth.locked",
@@ -53,9 +58,4 @@ def login_failed_record(*, username: str, ip: str | None) -> int:
                 "seconds": settings.LOGIN_LOCKOUT_SECONDS,
             },
         )
-    return throttle.login_locked_for(username, ip)
-
-
-def login_succeeded(*, username: str) -> None:
-    """A successful log-in clears the username's failure count (see kyc.throttle)."""
-    throttle.login_success(username)
+    return max(locked.values(), default=0)

@@ -3,47 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from stdnum import exceptions as stdnum_exceptions
-from stdnum.fr import siren as stdnum_siren
-from stdnum.fr import siret as stdnum_siret
 
-from kyc.dates import EARLIEST_PLAUSIBLE_DATE
+from kyc.dates import EARLIEST_DATE
+
+# The SIREN and SIRET validators live with the one normaliser of every lookup (kyc.services
+# re-exports them).
+from kyc.identifiers import normalise_digits, normalize_siren, normalize_siret
 from kyc.models import AnalysisRequest, Customer
 from kyc.services.audit import audit_record, touch_customer
 from kyc.services.jobs import jobs_create_for_request
 
 # ------------------------------------------------------------------------------------ customers
-
-
-def normalize_siren(value: str) -> str:
-    """A SIREN with its Luhn checksum verified, as nine digits; raises ValidationError."""
-    try:
-        return stdnum_siren.validate(value)
-    except stdnum_exceptions.InvalidChecksum as exc:
-        raise ValidationError(
-            _("This SIREN's check digit is wrong: please check the number."), code="siren_checksum"
-        ) from exc
-    except stdnum_exceptions.ValidationError as exc:
-        raise ValidationError(_("A SIREN is exactly nine digits."), code="siren_format") from exc
-
-
-def normalize_siret(value: str, *, siren: str) -> str:
-    try:
-        siret = stdnum_siret.validate(value)
-    except stdnum_exceptions.ValidationError as exc:
-        raise ValidationError(_("This SIRET is not valid."), code="siret_invalid") from exc
-    if not siret.startswith(siren):
-        raise ValidationError(
-            _("This SIRET does not belong to SIREN %(siren)s.") % {"siren": siren},
-            code="siret_mismatch",
-        )
-    return siret
 
 
 def _customer_snapshot(customer: Customer) -> dict[str, Any]:
@@ -61,11 +38,9 @@ def _customer_snapshot(customer: Customer) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def customer_create(
+def customer_details_clean(
     *,
     kind: str,
-    actor,
     legal_name: str = "",
     siren: str = "",
     siret: str = "",
@@ -73,12 +48,15 @@ def customer_create(
     last_name: str = "",
     birth_date: dt.date | None = None,
     nationality: str = "",
-    assignee=None,
-) -> Customer:
-    """Register a customer and open its first analysis request."""
+) -> dict[str, Any]:
+    """A customer's identity fields normalised (SIREN and SIRET as ASCII digits, the other
+    kind's fields blanked), or ValidationError by field.
+
+    The one set of rules for a customer's identity: used when a file is created and when an
+    administrator corrects one in the admin."""
     errors: dict[str, list[str]] = {}
     legal_name, first_name, last_name = legal_name.strip(), first_name.strip(), last_name.strip()
-    nationality = nationality.strip().upper()
+    nationality = unicodedata.normalize("NFKC", nationality).strip().upper()
     if kind == Customer.Kind.COMPANY:
         if not legal_name:
             errors.setdefault("legal_name", []).append(_("A company needs its legal name."))
@@ -99,9 +77,11 @@ def customer_create(
             errors.setdefault("last_name", []).append(_("An individual needs a last name."))
         if birth_date is not None and birth_date >= timezone.localdate():
             errors.setdefault("birth_date", []).append(_("A birth date must be in the past."))
-        elif birth_date is not None and birth_date < EARLIEST_PLAUSIBLE_DATE:
+        elif birth_date is not None and birth_date < EARLIEST_DATE:
             errors.setdefault("birth_date", []).append(_("A birth date cannot be before 1900."))
-        if nationality and (len(nationality) != 3 or not nationality.isalpha()):
+        if nationality and not (
+            len(nationality) == 3 and nationality.isascii() and nationality.isalpha()
+        ):
             errors.setdefault("nationality", []).append(
                 _("Nationality is a three-letter ISO 3166 code, such as FRA.")
             )
@@ -110,8 +90,33 @@ def customer_create(
         errors["kind"] = [_("Choose an individual or a company.")]
     if errors:
         raise ValidationError(errors)
+    return {
+        "legal_name": legal_name,
+        "siren": siren,
+        "siret": siret,
+        "first_name": first_name,
+        "last_name": last_name,
+        "birth_date": birth_date,
+        "nationality": nationality,
+    }
 
-    customer = Customer.objects.create(
+
+@transaction.atomic
+def customer_create(
+    *,
+    kind: str,
+    actor,
+    legal_name: str = "",
+    siren: str = "",
+    siret: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    birth_date: dt.date | None = None,
+    nationality: str = "",
+    assignee=None,
+) -> Customer:
+    """Register a customer and open its first analysis request."""
+    details = customer_details_clean(
         kind=kind,
         legal_name=legal_name,
         siren=siren,
@@ -120,9 +125,8 @@ def customer_create(
         last_name=last_name,
         birth_date=birth_date,
         nationality=nationality,
-        assignee=assignee,
-        created_by=actor,
     )
+    customer = Customer.objects.create(kind=kind, **details, assignee=assignee, created_by=actor)
     audit_record(
         actor=actor,
         action="customer.create",
@@ -135,8 +139,9 @@ def customer_create(
 
 
 def customers_with_siren(siren: str, *, exclude: Customer | None = None):
-    """Existing files for the same SIREN, so the UI can warn and link them."""
-    qs = Customer.objects.filter(siren=siren, erased_at__isnull=True)
+    """Existing files for the same SIREN, so the UI can warn and link them (the SIREN as typed:
+    it is normalised here, as in every lookup)."""
+    qs = Customer.objects.filter(siren=normalise_digits(siren), erased_at__isnull=True)
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
     return qs

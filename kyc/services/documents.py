@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kyc import intake, names
-from kyc.dates import EARLIEST_PLAUSIBLE_DATE
+from kyc.dates import EARLIEST_DATE
 from kyc.models import AnalysisRequest, Document
 from kyc.services.audit import audit_record, touch_customer
 from kyc.services.jobs import jobs_create_for_document
@@ -40,7 +40,7 @@ def _validate_period(kind: str, period: str, document_date: dt.date | None) -> N
         errors["period"] = [_("A financial statement covers a year.")]
     if document_date is not None and document_date > timezone.localdate():
         errors["document_date"] = [_("The document date cannot be in the future.")]
-    elif document_date is not None and document_date < EARLIEST_PLAUSIBLE_DATE:
+    elif document_date is not None and document_date < EARLIEST_DATE:
         errors["document_date"] = [_("The document date cannot be before 1900.")]
     if errors:
         raise ValidationError(errors)

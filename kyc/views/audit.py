@@ -4,6 +4,7 @@ file's activity panel. Read-only: audit rows are never changed through the app."
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 
 from django import forms
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from kyc import roles, services
+from kyc.forms import BoundedDateField
 from kyc.names import json_visible
 from kyc.selectors import audit as selectors
 from kyc.selectors.customers import customer_for_detail, customer_timeline, paginate
@@ -70,10 +72,10 @@ class AuditFilterForm(forms.Form):
     customer = forms.IntegerField(
         label=gettext_lazy("Customer id"), required=False, min_value=1, max_value=2**62
     )
-    date_from = forms.DateField(
+    date_from = BoundedDateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = BoundedDateField(
         label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
@@ -101,7 +103,12 @@ def _require_auditor(user) -> None:
 @require_GET
 def audit_log(request):
     _require_auditor(request.user)
-    form = AuditFilterForm(request.GET)
+    return _log_page(request, AuditFilterForm(request.GET))
+
+
+def _log_page(request, form: AuditFilterForm, *, export_refused: bool = False, status: int = 200):
+    """The log, filtered by the form's valid values; its invalid ones are listed above the table
+    (ignored here, refused by the export)."""
     filters, page_number = form.filters()
     page = paginate(selectors.audit_log(request.user, filters), page_number, size=PAGE_SIZE)
     for event in page.rows:
@@ -111,6 +118,8 @@ def audit_log(request):
     params.pop("page", None)
     context = {
         "form": form,
+        "filter_errors": _filter_errors(form),
+        "export_refused": export_refused,
         "filters": filters,
         "page": page,
         "querystring": params.urlencode(),
@@ -121,7 +130,17 @@ def audit_log(request):
     template = "kyc/audit/log.html"
     if request.htmx and request.htmx.target == "audit-table":
         template += "#audit-table"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
+
+
+def _filter_errors(form: AuditFilterForm) -> list[str]:
+    """Each invalid filter as "label: message" (the page number is not a filter)."""
+    return [
+        f"{form.fields[name].label}: {message}"
+        for name, messages in form.errors.items()
+        if name in form.fields and name != "page"
+        for message in messages
+    ]
 
 
 # ------------------------------------------------------------------------------------ export
@@ -184,14 +203,22 @@ def export_rows(events) -> Iterator[list[str]]:
 
 @require_GET
 def audit_export(request):
-    """The filtered audit rows as CSV, streamed (any size, constant memory); the export itself
-    is audited before the first byte is sent."""
+    """The filtered audit rows as CSV, streamed (any size, constant memory).
+
+    An invalid filter refuses the export (400, the log page saying why): dropping it would export
+    more than was asked. The export is audited once its query has run, before the first byte is
+    sent, so a failed export leaves no "audit.export" row and a sent one always has its row."""
     _require_auditor(request.user)
-    filters, _page = AuditFilterForm(request.GET).filters()
-    services.audit_export_record(actor=request.user, filters=filters.as_dict())
+    form = AuditFilterForm(request.GET)
+    filters, _page = form.filters()
+    if _filter_errors(form):
+        return _log_page(request, form, export_refused=True, status=400)
     events = selectors.audit_log(request.user, filters).iterator(chunk_size=EXPORT_CHUNK)
+    first = next(events, None)  # runs the query
+    services.audit_export_record(actor=request.user, filters=filters.as_dict())
     writer = csv.writer(_Echo())
-    stream = (writer.writerow([safe_cell(cell) for cell in row]) for row in export_rows(events))
+    rows = export_rows(itertools.chain([first] if first is not None else [], events))
+    stream = (writer.writerow([safe_cell(cell) for cell in row]) for row in rows)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     return StreamingHttpResponse(
         # A BOM so that spreadsheet programs read the file as UTF-8.

@@ -1,9 +1,9 @@
-"""Log-in with throttling: the dashboard's login page and the admin's share the same counters.
+"""Log-in with lockouts: the dashboard's login page and the admin's share the same counters.
 
 After LOGIN_MAX_FAILURES failures for one username (or LOGIN_MAX_FAILURES_PER_IP from one
-address) within LOGIN_LOCKOUT_SECONDS, further attempts are refused without checking the password
-until the lock expires; the page says for how long. A successful log-in clears the username's
-count.
+address), counted until LOGIN_LOCKOUT_SECONDS pass without a failure, further attempts are
+refused without checking the password until the lock expires; the page says for how long. A
+successful log-in clears the username's count. The counting is django-axes' (kyc.lockout).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import ngettext
 
-from kyc import throttle
-from kyc.middleware import client_ip
+from kyc import lockout
 from kyc.services import auth as auth_services
 
 
@@ -32,7 +33,7 @@ def locked_message(seconds: int) -> str:
 
 
 class ThrottledLoginMixin:
-    """For an AuthenticationForm: refuse while locked, count and audit each failure."""
+    """For an AuthenticationForm: refuse while locked, audit each counted failure."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,26 +49,32 @@ class ThrottledLoginMixin:
             # no field errors), without a password check to count or audit.
             raise self.get_invalid_login_error()
         username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request) if self.request is not None else None
-        wait = throttle.login_locked_for(username, ip)
-        if wait:
-            raise ValidationError(locked_message(wait), code="locked")
+        request = self.request
+        if request is not None and username:
+            wait = lockout.locked_for(request, username)
+            if wait:
+                raise ValidationError(locked_message(wait), code="locked")
         try:
             cleaned = super().clean()
         except ValidationError as exc:
+            if request is not None and getattr(request, "axes_locked_out", False):
+                # Locked by a concurrent attempt since the check above: axes refused without
+                # checking the password, and did not count this attempt.
+                wait = lockout.locked_for(request, username)
+                raise ValidationError(locked_message(wait), code="locked") from exc
             # user_cache is set when the password was right but the account may not log in
-            # here (inactive, or not staff on the admin's form): not a guess, not counted.
+            # here (not staff, on the admin's form): not a guess, and axes did not count it.
             wrong_password = getattr(self, "user_cache", None) is None
             if (
-                username
+                request is not None
+                and username
                 and wrong_password
                 and any(error.code == "invalid_login" for error in exc.error_list)
             ):
-                wait = auth_services.login_failed_record(username=username, ip=ip)
+                wait = auth_services.login_failed_record(request=request, username=username)
                 if wait:
                     raise ValidationError(locked_message(wait), code="locked") from exc
             raise
-        auth_services.login_succeeded(username=username)
         return cleaned
 
 
@@ -80,3 +87,15 @@ class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationF
 
 
 login = auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm)
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponseBase | None = None, credentials=None
+) -> HttpResponseBase:
+    """What axes' middleware answers to a request whose log-in axes refused (settings.
+    AXES_LOCKOUT_CALLABLE): the page as our view rendered it, since our log-in forms already say
+    that the account is locked and for how long; elsewhere a plain 429 in the reader's language."""
+    if isinstance(original_response, HttpResponseBase):
+        return original_response
+    wait = lockout.locked_for(request, lockout.username_of(request, credentials))
+    return HttpResponse(locked_message(wait), status=429, content_type="text/plain; charset=utf-8")

@@ -12,6 +12,7 @@ from stdnum.fr import siren as stdnum_siren
 
 from kyc import roles, services
 from kyc.forms import CompanyForm, IndividualForm, QueueFilterForm, add_service_errors
+from kyc.identifiers import normalise_digits
 from kyc.models import Customer
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to
@@ -95,7 +96,7 @@ def customer_create(request):
         data = dict(form.cleaned_data)
         confirmed = data.pop("confirm_duplicate", False)
         if kind == Customer.Kind.COMPANY:
-            siren = "".join(ch for ch in data["siren"] if ch.isdigit())
+            siren = data["siren"]  # normalised by CompanyForm.clean_siren
             existing = list(services.customers_with_siren(siren)[:5])
             if existing and not confirmed:
                 form.data = form.data.copy()
@@ -130,7 +131,7 @@ def siren_check(request):
     """As the analyst types a SIREN: is it valid, how is it written, does a file exist already?"""
     _require_case_worker(request.user)
     raw = request.GET.get("siren", "")[:30]
-    digits = "".join(ch for ch in raw if ch.isdigit())
+    digits = normalise_digits(raw)
     context = {"raw": raw, "valid": False, "formatted": "", "existing": []}
     if digits:
         try:

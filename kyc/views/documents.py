@@ -193,8 +193,9 @@ def pdf_page(request, pk: int, number: int):
         raise Http404(_("This PDF cannot be rendered.")) from exc
     if png is None:
         raise Http404
+    # Not cached (kyc.middleware.PrivateNoStoreMiddleware): the page of an identity document is
+    # the document itself, and its file is never stored either.
     response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

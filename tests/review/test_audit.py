@@ -168,3 +168,57 @@ def test_audit_rows_cannot_be_changed_through_the_admin(admin_user, client):
     )
     event.refresh_from_db()
     assert event.action == action
+
+
+OUT_OF_RANGE = ["date_to=9999-12-31", "date_from=0001-01-01", "date_from=9999-12-31"]
+
+
+@pytest.mark.parametrize("query", OUT_OF_RANGE)
+def test_dates_out_of_range_are_refused_with_a_message_not_a_500(reviewer_client, query):
+    make_customer(last_name="Kept")
+
+    response = reviewer_client.get(f"/audit/?{query}")
+
+    assert response.status_code == 200
+    assert "Enter a date between Jan. 1, 1900 and Dec. 31, 2999." in table(response)
+    assert "These filters are not applied:" in response.text
+    assert "KEPT" in table(response)  # the other filters still apply; this one is ignored
+
+
+@pytest.mark.parametrize("query", OUT_OF_RANGE)
+def test_an_export_with_a_date_out_of_range_is_refused_and_not_audited(reviewer_client, query):
+    make_customer()
+
+    response = reviewer_client.get(f"/audit/export.csv?{query}")
+
+    assert response.status_code == 400
+    assert not response.streaming
+    assert "Nothing was exported: correct these filters first." in response.text
+    assert "Enter a date between" in response.text
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_an_export_with_an_unreadable_filter_is_refused_rather_than_widened(reviewer_client):
+    customer = make_customer()
+
+    response = reviewer_client.get(f"/audit/export.csv?customer={customer.pk}&date_from=2020-31-31")
+
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_the_widest_dates_allowed_filter_without_error(reviewer_client):
+    make_customer(last_name="Wide")
+    query = "date_from=1900-01-01&date_to=2999-12-31"
+
+    assert "WIDE" in table(reviewer_client.get(f"/audit/?{query}"))
+    rows = csv_rows(reviewer_client.get(f"/audit/export.csv?{query}"))
+    assert {row[2] for row in rows[1:]} >= {"customer.create"}
+    assert AuditEvent.objects.get(action="audit.export").after == {
+        "filters": {"date_from": "1900-01-01", "date_to": "2999-12-31"}
+    }
+
+
+def test_the_date_inputs_carry_the_bounds(reviewer_client):
+    html = reviewer_client.get("/audit/").text
+    assert 'name="date_from" value="" min="1900-01-01" max="2999-12-31"' in html
