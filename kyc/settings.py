@@ -372,7 +372,9 @@ OCTOBER_TIMEOUT = env_float("OCTOBER_TIMEOUT", VENDOR_TIMEOUT)
 FINOVOX_BASE_URL = env_str("FINOVOX_BASE_URL", "https://api-v2.finovox.com").rstrip("/")
 FINOVOX_API_KEY = env_str("FINOVOX_API_KEY")
 FINOVOX_POLL_SECONDS = env_int("FINOVOX_POLL_SECONDS", 30)
-FINOVOX_TIMEOUT = env_float("FINOVOX_TIMEOUT", VENDOR_TIMEOUT)
+# Finovox's own examples wait 150 s for /analyse and /retrieve, and its docs ask for at least that
+# on synchronous calls (vendor-apis.md 2.2): VENDOR_TIMEOUT's 30 s would cut analyses short.
+FINOVOX_TIMEOUT = env_float("FINOVOX_TIMEOUT", 150.0)
 # Extra analyse_type values asked of Finovox besides "risk" (each may be billed).
 FINOVOX_EXPLANATION = env_bool("FINOVOX_EXPLANATION", False)
 FINOVOX_PDF_REPORT = env_bool("FINOVOX_PDF_REPORT", False)
