@@ -201,7 +201,10 @@ class Outcome:
     reports: tuple[ReportData, ...] = ()
     ocr: tuple[OcrData, ...] = ()
     officers: tuple[OfficerData, ...] = ()
-    message: Message = ""  # when FAILED or EXPIRED: a Deferred or a plain string
+    # When FAILED or EXPIRED: why (a Deferred or a plain string). When PENDING: the provider's
+    # latest word on the job (e.g. Finovox's not-ready answer), shown on the job until the next
+    # answer; empty clears it.
+    message: Message = ""
     # When PENDING: the provider's own idea of when to look again, in seconds.
     poll_after: float | None = None
 

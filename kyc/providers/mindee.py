@@ -708,8 +708,15 @@ class MindeeProvider(Provider):
             return _failed(queued)
         if isinstance(body.get("document"), dict) and queued.get("status") in (None, "completed"):
             return outcome_from_document(product, body)
-        # waiting / processing, or completed without the redirect yet: look again.
-        return Outcome(state=State.PENDING)
+        # waiting / processing, or completed without the redirect yet: look again, and show
+        # Mindee's word for the job meanwhile.
+        return Outcome(
+            state=State.PENDING,
+            message=Deferred(
+                gettext_noop("Mindee: not ready yet (job %(status)s)."),
+                status=str(queued.get("status") or "?")[:32],
+            ),
+        )
 
     # Webhooks -------------------------------------------------------------------------------
     def verify_webhook(

@@ -251,8 +251,9 @@ def _claim(job_id: int, *, statuses: Iterable[str], force: bool = False) -> Prov
 
 
 def _set_error(job: ProviderJob, message: Message) -> None:
-    """Keep an error on the job: `last_error` in English (logs, audit rows, jobs_list, admin) and,
-    for a Deferred, `last_error_detail` to show it in each reader's language (kyc.i18n)."""
+    """Keep a message on the job (an error, or while it is active the provider's latest word):
+    `last_error` in English (logs, audit rows, jobs_list, admin) and, for a Deferred,
+    `last_error_detail` to show it in each reader's language (kyc.i18n)."""
     job.last_error = as_text(message)[:2000]
     job.last_error_detail = as_detail(message)
 
@@ -441,6 +442,9 @@ def job_poll(job_id: int, *, force: bool = False) -> None:
         _clear_error(job)
         job.poll_count += 1
         if outcome.state == State.PENDING:
+            if outcome.message:
+                # The provider's latest word ("not ready yet: ..."), shown on the job's row.
+                _set_error(job, outcome.message)
             before = job.status
             job.status = Status.PROCESSING
             delay = outcome.poll_after or backoff_seconds(

@@ -233,11 +233,13 @@ def test_an_id_card_is_queued_then_polled_until_the_302_to_its_document(mindee, 
         jobs.job_poll(job.pk)
     job = reload(job)
     assert job.status == "processing"
+    assert job.last_error == "Mindee: not ready yet (job waiting)."  # Mindee's word, shown
 
     with freeze_time(job.next_poll_at):
         jobs.job_poll(job.pk)
     job = reload(job)
     assert job.status == "completed", job.last_error
+    assert job.last_error == ""
     assert mindee.queue_polls == [f"Token {MINDEE_KEY}"] * 2
 
     ocr = OcrResult.objects.get(document=job.document)
