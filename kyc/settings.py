@@ -167,10 +167,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks ---------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# "default" holds the work any worker can do (the built-in engine, webhooks, Artemis pushes); each
+# vendor's jobs have a queue of their own (Provider.queue_name), so only the workers started with
+# that vendor's credentials listen on it. A worker that takes a job it cannot run leaves it alone.
+TASK_QUEUES = ["default", "october", "finovox", "mindee"]
 if REDIS_URL:
     INSTALLED_APPS.append("django_rq")
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 600)}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    RQ_QUEUES = {
+        name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 600)}
+        for name in TASK_QUEUES
+    }
     # rqworker must run jobs with django_tasks_rq's job class, or every task fails to start.
     # SimpleWorker runs jobs in the worker process instead of a fork per job, so the OCR model
     # loads once per worker, not once per document (a dead worker's jobs are recovered by their
@@ -180,7 +187,7 @@ if REDIS_URL:
         "WORKER_CLASS": env_str("RQ_WORKER_CLASS", "rq.worker.SimpleWorker"),
     }
 else:
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
 # Log-in throttling and webhook rate limits count in the cache: per process in local memory, or
 # shared by every process on Redis when REDIS_URL is set.

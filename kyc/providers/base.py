@@ -262,6 +262,11 @@ class Provider:
     # /requests). The engine then lets one job of a file at a time do it (a claim on
     # AnalysisRequest), so two jobs submitted together never open two vendor requests.
     creates_vendor_request: ClassVar[bool] = False
+    # The task queue of this provider's jobs (settings.TASK_QUEUES). A vendor has its own, so
+    # that only the workers holding its credentials listen on it (`rqworker default finovox`,
+    # `db_worker --queue-name default,finovox`); the built-in engine runs anywhere. A worker
+    # that takes a job it cannot run anyway leaves it alone (kyc.services.jobs).
+    queue_name: ClassVar[str] = "default"
 
     @classmethod
     def is_configured(cls) -> bool:

@@ -418,6 +418,7 @@ class FinovoxProvider(Provider):
     FINOVOX_POLL_SECONDS at a fixed interval (Finovox recommends 30 s)."""
 
     name: ClassVar[str] = "finovox"
+    queue_name: ClassVar[str] = "finovox"
     label: ClassVar[str] = "Finovox"
     deadline: ClassVar[dt.timedelta] = RESULT_RETENTION + SUBMIT_GRACE
     expiry_message: ClassVar[Deferred] = Deferred(

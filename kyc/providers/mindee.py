@@ -612,6 +612,7 @@ class MindeeProvider(Provider):
     """
 
     name: ClassVar[str] = "mindee"
+    queue_name: ClassVar[str] = "mindee"
     label: ClassVar[str] = "Mindee"
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=1)
     expiry_message: ClassVar[Deferred] = Deferred(

@@ -732,6 +732,7 @@ class OctoberProvider(Provider):
     """
 
     name: ClassVar[str] = "october"
+    queue_name: ClassVar[str] = "october"
     label: ClassVar[str] = "October"
     creates_vendor_request: ClassVar[bool] = True
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
