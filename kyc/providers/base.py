@@ -113,6 +113,10 @@ class JobInput:
     request: RequestInput
     customer: CustomerInput
     document: DocumentInput | None = None
+    # When a webhook triggered this poll: the ids of what it announced (WebhookInfo.resource_ids,
+    # e.g. October's reportId), for the provider to fetch them as the vendor's guide says. Only
+    # a trigger, never trusted: the provider checks that what it fetches belongs to this job.
+    announced_ids: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------- outputs
@@ -234,6 +238,9 @@ class WebhookInfo:
     dedupe_key: str
     # External ids (job external_id values) whose jobs should be re-fetched now.
     external_ids: tuple[str, ...] = ()
+    # Ids of what the delivery announces (October's reportId): the re-fetch reads these directly
+    # (JobInput.announced_ids) instead of searching for them.
+    resource_ids: tuple[str, ...] = ()
 
 
 class Verdict(enum.StrEnum):

@@ -123,7 +123,7 @@ def document_input(document: Document) -> DocumentInput:
     )
 
 
-def job_input(job: ProviderJob) -> JobInput:
+def job_input(job: ProviderJob, *, announced_ids: tuple[str, ...] = ()) -> JobInput:
     request = job.request
     return JobInput(
         id=job.pk,
@@ -139,6 +139,7 @@ def job_input(job: ProviderJob) -> JobInput:
         ),
         customer=customer_input(request.customer),
         document=document_input(job.document) if job.document_id else None,
+        announced_ids=announced_ids,
     )
 
 
@@ -521,14 +522,15 @@ def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime)
 # ------------------------------------------------------------------------------------------ poll
 
 
-def job_poll(job_id: int, *, force: bool = False) -> None:
+def job_poll(job_id: int, *, force: bool = False, announced_ids: tuple[str, ...] = ()) -> None:
     """Ask the provider how a submitted job is doing. `force` polls now even if the next poll is
-    scheduled later (a webhook said the result is ready)."""
+    scheduled later (a webhook said the result is ready); `announced_ids` are what that webhook
+    named (JobInput.announced_ids)."""
     claimed = _claim(job_id, statuses=[Status.SUBMITTED, Status.PROCESSING], force=force)
     if claimed is None:
         return
     job, provider = claimed
-    outcome = _call_provider(job, provider, "poll")
+    outcome = _call_provider(job, provider, "poll", announced_ids=announced_ids)
     if outcome is None:
         return
 
@@ -566,10 +568,22 @@ def job_poll(job_id: int, *, force: bool = False) -> None:
             _apply_outcome(job, provider, outcome, now)
 
 
+def jobs_refetch(*, job_ids: Iterable[int], provider_name: str, announced_ids=()) -> None:
+    """Have these jobs polled now, on commit, on their provider's queue: a webhook said the
+    provider has news for them (`announced_ids`: what it named, see JobInput.announced_ids)."""
+    queue = job_queue(provider_name)
+    announced = [str(i) for i in announced_ids]
+    for job_id in job_ids:
+        args = (job_id, announced) if announced else (job_id,)
+        enqueue_on_commit("refetch_job_task", *args, queue_name=queue)
+
+
 # ---------------------------------------------------------------------------------------- errors
 
 
-def _call_provider(job: ProviderJob, provider: Provider, method: str):
+def _call_provider(
+    job: ProviderJob, provider: Provider, method: str, *, announced_ids: tuple[str, ...] = ()
+):
     """Call `provider.submit` or `provider.poll` for a leased job, outside any transaction.
 
     Returns the result, or None after recording the failure on the job: a ProviderError as the
@@ -577,7 +591,7 @@ def _call_provider(job: ProviderJob, provider: Provider, method: str):
     leased forever.
     """
     try:
-        return getattr(provider, method)(job_input(job))
+        return getattr(provider, method)(job_input(job, announced_ids=announced_ids))
     except ProviderError as error:
         _record_error(job.pk, error, action=f"job.{method}_error")
     except Exception as error:
