@@ -392,7 +392,7 @@ MINDEE_WEBHOOK_SECRET = env_str("MINDEE_WEBHOOK_SECRET")
 MINDEE_TIMEOUT = env_float("MINDEE_TIMEOUT", VENDOR_TIMEOUT)
 # First poll of an International ID job (then backing off); Mindee's SDK waits 2 s.
 MINDEE_POLL_SECONDS = env_float("MINDEE_POLL_SECONDS", 2.0)
-# Below this confidence a required identity field turns the Mindee report orange.
+# Below this confidence any field Mindee reads gets a reason and turns the Mindee report orange.
 MINDEE_MIN_CONFIDENCE = env_float("MINDEE_MIN_CONFIDENCE", 0.8)
 
 ARTEMIS_BASE_URL = env_str("ARTEMIS_BASE_URL", "https://api.artemis.cynopsis.co").rstrip("/")

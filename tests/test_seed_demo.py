@@ -370,6 +370,12 @@ def test_seeded_payloads_read_the_same_with_the_providers_own_parsers(seeded):
             fields = report.ocr_results.get().fields
             for key, value in outcome.ocr[0].fields.items():
                 assert key == "missing_fields" or fields[key] == value, key
+            # The same findings and per-field confidences as a real Mindee run stores.
+            assert report.reasons == [reason.as_dict() for reason in parsed.reasons]
+            assert report.summary["fields"] == parsed.summary["fields"]
+            assert (
+                report.summary["low_confidence_fields"] == parsed.summary["low_confidence_fields"]
+            )
         assert parsed.flag_color == report.flag_color, report.source
 
 

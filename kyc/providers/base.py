@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
-from kyc.i18n import Message
+from kyc.i18n import Message, as_detail, as_text
 
 # ----------------------------------------------------------------------------------------- errors
 
@@ -124,24 +124,40 @@ class JobInput:
 
 @dataclass(frozen=True)
 class Reason:
-    """One finding, in the layout of October's Doc X-Ray reasons."""
+    """One finding, in the layout of October's Doc X-Ray reasons.
+
+    `title` and `detail` are plain text (a vendor's words) or our own `Deferred` messages: those
+    are stored in English as `title`/`detail` (exports, audit, older readers) and as translatable
+    messages under `messages`, which the report page renders in the reader's language.
+    """
 
     code: str
-    title: str
-    detail: str = ""
+    title: Message
+    detail: Message = ""
     level: str | None = None  # None (informational) | "suspicious" | "fraudulent"
     sentiment: str = "neutral"  # "positive" | "neutral" | "negative"
     criteria: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "code": self.code,
-            "title": self.title,
-            "detail": self.detail,
+            "title": as_text(self.title),
+            "detail": as_text(self.detail),
             "level": self.level,
             "sentiment": self.sentiment,
             "criteria": dict(self.criteria),
         }
+        messages = {
+            name: detail
+            for name, detail in (
+                ("title", as_detail(self.title)),
+                ("detail", as_detail(self.detail)),
+            )
+            if detail is not None
+        }
+        if messages:
+            data["messages"] = messages
+        return data
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kyc.i18n import from_detail
 from kyc.models import Report
+from kyc.providers.mindee import FIELD_LABELS as MINDEE_FIELD_LABELS
 from kyc.selectors import reports as selectors
 from kyc.services import audit_record
 
@@ -183,11 +185,16 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         title = text(reason.get("title") or message.get("title"))
         if translate_titles and title:
             title = _(title)
+        detail = text(reason.get("detail") or message.get("content"))
+        # Our own findings keep their messages translatable (Reason.as_dict): the reader's language.
+        ours = reason.get("messages") if isinstance(reason.get("messages"), Mapping) else {}
+        title = from_detail(ours.get("title"), title)
+        detail = from_detail(ours.get("detail"), detail)
         groups[level].append(
             {
                 "code": text(reason.get("code") or reason.get("typeCode")),
                 "title": title or text(reason.get("code")),
-                "detail": text(reason.get("detail") or message.get("content")),
+                "detail": detail,
                 "sentiment": text(reason.get("sentiment")),
                 "criteria": readable_criteria(reason.get("criteria")),
             }
@@ -297,7 +304,10 @@ def mindee_fields(report: Report) -> list[dict[str, Any]]:
             confidence = None
         rows.append(
             {
-                "label": FIELD_LABELS.get(key, humanize_key(key)),
+                "label": FIELD_LABELS.get(key)
+                or (
+                    _(MINDEE_FIELD_LABELS[key]) if key in MINDEE_FIELD_LABELS else humanize_key(key)
+                ),
                 "key": key,
                 "value": text(value),
                 "confidence": confidence,
