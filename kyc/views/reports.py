@@ -314,7 +314,9 @@ def mindee_fields(report: Report) -> list[dict[str, Any]]:
                 "low": confidence is not None and threshold is not None and confidence < threshold,
             }
         )
-    return rows
+    # PostgreSQL's jsonb keeps no key order: show the fields in a document's reading order.
+    order = {key: index for index, key in enumerate(MINDEE_FIELD_LABELS)}
+    return sorted(rows, key=lambda row: (order.get(row["key"], len(order)), row["key"]))
 
 
 def pretty_json(value: Any) -> str:

@@ -245,7 +245,7 @@ def test_every_low_field_gets_its_own_reason_and_the_report_page_shows_each_conf
     job = mindee_job(identity_document())
     jobs.job_submit(job.pk)
     report = Report.objects.get(job=job)
-    assert [r["criteria"]["field"] for r in report.reasons] == ["birth_place", "gender"]
+    assert sorted(r["criteria"]["field"] for r in report.reasons) == ["birth_place", "gender"]
     client.force_login(make_user("mindee-analyst", role="analyst"))
     url = reverse("kyc:report-detail", args=[report.pk])
 
@@ -253,7 +253,7 @@ def test_every_low_field_gets_its_own_reason_and_the_report_page_shows_each_conf
     assert "Low confidence: Birth place" in page
     assert "Read as &#x27;PARIS&#x27; with 41% confidence (threshold 80%)." in page
     rows = re.findall(r'<tr class="row-warn">\s*<th scope="row">([^<]+)</th>', page)
-    assert rows == ["Birth place", "Sex"]
+    assert rows == ["Sex", "Birth place"]  # in a document's reading order, on both databases
     assert " 41 %" in page and " 55 %" in page and " 99 %" in page
 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
