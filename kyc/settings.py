@@ -167,10 +167,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks ---------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-# "default" holds the work any worker can do (the built-in engine, webhooks, Artemis pushes); each
-# vendor's jobs have a queue of their own (Provider.queue_name), so only the workers started with
-# that vendor's credentials listen on it. A worker that takes a job it cannot run leaves it alone.
-TASK_QUEUES = ["default", "october", "finovox", "mindee"]
+# "default" holds the work any worker can do (the built-in engine, webhooks); each vendor's jobs
+# (Provider.queue_name) and the Artemis pushes have a queue of their own, so only the workers
+# started with that vendor's credentials listen on it. A worker that takes a task it cannot run
+# leaves its job alone.
+TASK_QUEUES = ["default", "october", "finovox", "mindee", "artemis"]
 if REDIS_URL:
     INSTALLED_APPS.append("django_rq")
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}

@@ -22,7 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from freezegun import freeze_time
 
 from kyc.models import AuditEvent, Document, ProviderJob
-from kyc.services import jobs
+from kyc.services import jobs, ocr
 from kyc.templatetags.kyc_tags import job_error
 from tests.conftest import empty_redis_database
 from tests.factories import make_customer, make_document, make_user, pdf_bytes
@@ -96,6 +96,7 @@ def test_every_providers_queue_is_one_the_task_backends_know():
 
     assert {cls.queue_name for cls in provider_classes()} <= set(django_settings.TASK_QUEUES)
     assert {"october", "finovox", "mindee"} <= set(django_settings.TASK_QUEUES)
+    assert ocr.PUSH_QUEUE in django_settings.TASK_QUEUES  # the Artemis outbox's
     assert django_settings.TASKS["default"]["QUEUES"] == django_settings.TASK_QUEUES
 
 
