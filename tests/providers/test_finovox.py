@@ -29,6 +29,7 @@ from kyc.services import jobs
 from tests.factories import make_customer, make_document, make_user, pdf_bytes, png_bytes
 from tests.fake_vendors import (
     FINOVOX_KEY,
+    FINOVOX_UNKNOWN_TOKEN,
     PDF_REPORT_EN,
     PDF_REPORT_FR,
     FakeFinovox,
@@ -251,7 +252,7 @@ def test_a_not_ready_answer_keeps_polling_at_the_fixed_interval(finovox, status,
     assert job.error_count == 0
 
 
-GONE = {"detail": "retrieve_token not found or expired"}
+GONE = FINOVOX_UNKNOWN_TOKEN
 
 
 @pytest.mark.django_db
@@ -291,7 +292,7 @@ def test_the_customer_file_shows_finovox_waiting_then_gone_in_the_readers_langua
     page = client.get(url).content.decode()
     assert 'class="job-note">Finovox: not ready yet (HTTP 202: processing).</p>' in page
 
-    finovox.retrieve_answers(json_response(GONE, 404))
+    finovox.forgets_token()
     with freeze_time(reload(job).next_poll_at):
         jobs.job_poll(job.pk)
     assert reload(job).status == "expired"
