@@ -172,10 +172,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks ---------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# "default" holds the work any worker can do (the built-in engine, webhooks); each vendor's jobs
+# (Provider.queue_name) and the Artemis pushes have a queue of their own, so only the workers
+# started with that vendor's credentials listen on it. A worker that takes a task it cannot run
+# leaves its job alone.
+TASK_QUEUES = ["default", "october", "finovox", "mindee", "artemis"]
 if REDIS_URL:
     INSTALLED_APPS.append("django_rq")
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 600)}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    RQ_QUEUES = {
+        name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": env_int("RQ_JOB_TIMEOUT", 600)}
+        for name in TASK_QUEUES
+    }
     # rqworker must run jobs with django_tasks_rq's job class, or every task fails to start.
     # SimpleWorker runs jobs in the worker process instead of a fork per job, so the OCR model
     # loads once per worker, not once per document (a dead worker's jobs are recovered by their
@@ -185,7 +193,7 @@ if REDIS_URL:
         "WORKER_CLASS": env_str("RQ_WORKER_CLASS", "rq.worker.SimpleWorker"),
     }
 else:
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
 # Webhook rate limits count in the cache: per process in local memory, or shared by every process
 # on Redis when REDIS_URL is set. Log-in failures do not (see Authentication): a Redis outage
@@ -413,7 +421,9 @@ OCTOBER_TIMEOUT = env_float("OCTOBER_TIMEOUT", VENDOR_TIMEOUT)
 FINOVOX_BASE_URL = env_str("FINOVOX_BASE_URL", "https://api-v2.finovox.com").rstrip("/")
 FINOVOX_API_KEY = env_str("FINOVOX_API_KEY")
 FINOVOX_POLL_SECONDS = env_int("FINOVOX_POLL_SECONDS", 30)
-FINOVOX_TIMEOUT = env_float("FINOVOX_TIMEOUT", VENDOR_TIMEOUT)
+# Finovox's own examples wait 150 s for /analyse and /retrieve, and its docs ask for at least that
+# on synchronous calls (vendor-apis.md 2.2): VENDOR_TIMEOUT's 30 s would cut analyses short.
+FINOVOX_TIMEOUT = env_float("FINOVOX_TIMEOUT", 150.0)
 # Extra analyse_type values asked of Finovox besides "risk" (each may be billed).
 FINOVOX_EXPLANATION = env_bool("FINOVOX_EXPLANATION", False)
 FINOVOX_PDF_REPORT = env_bool("FINOVOX_PDF_REPORT", False)
@@ -424,7 +434,7 @@ MINDEE_WEBHOOK_SECRET = env_str("MINDEE_WEBHOOK_SECRET")
 MINDEE_TIMEOUT = env_float("MINDEE_TIMEOUT", VENDOR_TIMEOUT)
 # First poll of an International ID job (then backing off); Mindee's SDK waits 2 s.
 MINDEE_POLL_SECONDS = env_float("MINDEE_POLL_SECONDS", 2.0)
-# Below this confidence a required identity field turns the Mindee report orange.
+# Below this confidence any field Mindee reads gets a reason and turns the Mindee report orange.
 MINDEE_MIN_CONFIDENCE = env_float("MINDEE_MIN_CONFIDENCE", 0.8)
 
 ARTEMIS_BASE_URL = env_str("ARTEMIS_BASE_URL", "https://api.artemis.cynopsis.co").rstrip("/")

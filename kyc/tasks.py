@@ -22,10 +22,11 @@ def poll_job_task(job_id: int) -> None:
 
 
 @task()
-def refetch_job_task(job_id: int) -> None:
-    """Poll now: a webhook said the provider has news for this job."""
+def refetch_job_task(job_id: int, announced_ids: list[str] | None = None) -> None:
+    """Poll now: a webhook said the provider has news for this job (`announced_ids`: the ids it
+    named, e.g. October's reportId, fetched directly)."""
     with job_context(job_id):
-        jobs.job_poll(job_id, force=True)
+        jobs.job_poll(job_id, force=True, announced_ids=tuple(announced_ids or ()))
 
 
 @task()

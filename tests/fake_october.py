@@ -3,8 +3,10 @@
 It follows shared/vendor-apis.md section 1: the three auth headers on every API call (401
 otherwise), `POST /requests` answered wrapped or flat, the three-step media upload with a signed
 storage URL on the same server (S3 presigned POST or presigned PUT, since the real form is not
-public), `GET /reports?source=&request=` and `GET /reports/{id}`. The storage endpoints refuse a
-call that carries October's credentials: signed URLs need none, and they must not leak there.
+public), `GET /reports?source=&request=` and `GET /reports/{id}` (the report wrapped as
+`{"report": {...}}`, as Generate Doc X-Ray step 3 shows; 404 for an id it does not know). The
+storage endpoints refuse a call that carries October's credentials: signed URLs need none, and
+they must not leak there.
 
 Tests add reports with `add_doc_report` / `add_manager_report` (October's analysis finishing),
 and script failures for the next matching calls with `fail_next`. It runs on pytest-httpserver's

@@ -85,6 +85,8 @@ def slow(seconds: float, response: Response):
 # ------------------------------------------------------------------------------------ Finovox
 
 FINOVOX_KEY = "fk-test-key"
+# Finovox's answer to /retrieve for a token it does not know, or no longer knows.
+FINOVOX_UNKNOWN_TOKEN = {"detail": "retrieve_token not found or expired"}
 PDF_REPORT_EN = b"%PDF-1.7\n% Finovox report (en)\n%%EOF\n"
 PDF_REPORT_FR = b"%PDF-1.7\n% Rapport Finovox (fr)\n%%EOF\n"
 
@@ -200,6 +202,11 @@ class FakeFinovox:
 
     def ready(self, result: dict[str, Any]) -> None:
         self.retrieve_answers(json_response(result))
+
+    def forgets_token(self) -> None:
+        """/retrieve answers as Finovox does for a token it does not know (any more: results are
+        deleted 60 minutes after processing)."""
+        self.retrieve_answers(json_response(FINOVOX_UNKNOWN_TOKEN, 404))
 
 
 # ------------------------------------------------------------------------------------- Mindee

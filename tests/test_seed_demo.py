@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -370,6 +371,15 @@ def test_seeded_payloads_read_the_same_with_the_providers_own_parsers(seeded):
             fields = report.ocr_results.get().fields
             for key, value in outcome.ocr[0].fields.items():
                 assert key == "missing_fields" or fields[key] == value, key
+            # The same findings and per-field confidences as a real Mindee run stores.
+            # (In any order: PostgreSQL's jsonb keeps no key order in the stored raw payload.)
+            ours = sorted(json.dumps(reason, sort_keys=True) for reason in report.reasons)
+            theirs = sorted(json.dumps(r.as_dict(), sort_keys=True) for r in parsed.reasons)
+            assert ours == theirs
+            assert report.summary["fields"] == parsed.summary["fields"]
+            assert sorted(report.summary["low_confidence_fields"]) == sorted(
+                parsed.summary["low_confidence_fields"]
+            )
         assert parsed.flag_color == report.flag_color, report.source
 
 

@@ -196,3 +196,30 @@ def test_sqlite_connection_really_runs_in_wal_mode_with_foreign_keys(db):
     assert journal_mode == "wal"
     assert foreign_keys == 1
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+VENDOR_TIMEOUTS = (
+    "print(s.FINOVOX_TIMEOUT, s.OCTOBER_TIMEOUT, s.MINDEE_TIMEOUT, s.JOB_LEASE_SECONDS)"
+)
+
+
+def test_finovox_waits_as_long_as_its_own_examples_and_other_vendors_keep_the_common_timeout(
+    tmp_path,
+):
+    # Finovox's async example calls /analyse and /retrieve with timeout=150 (seeds/finovox-async-
+    # analysis.txt); a 30 s client gives up on analyses Finovox is still running.
+    result = import_settings(tmp_path, VENDOR_TIMEOUTS, DEBUG="True", VENDOR_TIMEOUT="30")
+
+    assert result.returncode == 0, result.stderr
+    finovox, october, mindee, lease = (float(value) for value in result.stdout.split())
+    assert finovox == 150.0
+    assert (october, mindee) == (30.0, 30.0)
+    # A worker holds its job longer than one Finovox call may take.
+    assert lease > finovox
+
+
+def test_an_explicit_finovox_timeout_still_wins(tmp_path):
+    result = import_settings(tmp_path, VENDOR_TIMEOUTS, DEBUG="True", FINOVOX_TIMEOUT="200")
+
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.split()[0]) == 200.0

@@ -22,8 +22,6 @@ from kyc.demo.documents import FileOrigin, IdentityDocument
 
 CLEAN, SUSPICIOUS, FRAUDULENT = "clean", "suspicious", "fraudulent"
 COLOR_FOR_RISK = {"low": "green", "medium": "orange", "high": "red"}
-# Below this, a required identity field makes a Mindee report orange (MINDEE_MIN_CONFIDENCE).
-MIN_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -676,49 +674,29 @@ def _confidences(rng: random.Random, keys: list[str], misread: str | None) -> di
 
 
 def _mindee_report(
-    rng: random.Random,
     *,
     raw: dict[str, Any],
+    product_operation: str,
     confidences: dict[str, float],
     required: tuple[str, ...],
     external_id: str,
 ) -> ReportData:
-    """Mindee reads, it does not judge authenticity: orange when a required field was read with
-    low confidence, green otherwise; never red (the MRZ checks belong to the local reader)."""
-    low = [key for key in required if confidences.get(key, 1.0) < MIN_CONFIDENCE]
-    reasons = [
-        {
-            "code": "mindee_low_confidence",
-            "title": f"Low confidence: {key}",
-            "detail": (
-                f"Read with {confidences[key]:.0%} confidence (threshold {MIN_CONFIDENCE:.0%})."
-            ),
-            "level": None,
-            "sentiment": "negative",
-            "criteria": {"field": key, "confidence": round(confidences[key], 2)},
-        }
-        for key in low
-    ]
+    """The report Mindee's provider makes of this payload (kyc.providers.mindee): the same flag
+    (orange when a required field is missing or any field was read under MINDEE_MIN_CONFIDENCE),
+    reasons (one per low field, translatable) and per-field confidences as a real run stores;
+    the score is the demo's (1 - the lowest required confidence)."""
+    from kyc.providers import mindee
+
+    data = mindee.outcome_from_document(mindee.PRODUCTS[product_operation], raw).reports[0]
     lowest = min(confidences[key] for key in required if key in confidences)
     mean = sum(confidences.values()) / len(confidences)
-    document = raw["document"]
-    product = document["inference"]["product"]
     return ReportData(
         raw=raw,
-        flag_color="orange" if low else "green",
-        flag_value="low confidence" if low else "complete",
+        flag_color=data.flag_color,
+        flag_value=data.flag_value,
         score=round(1 - lowest, 4),
-        reasons=reasons,
-        summary={
-            "product": f"{product['name']} {product['version']}",
-            "document_id": document["id"],
-            "job_id": raw.get("job", {}).get("id", ""),
-            "pages": document["n_pages"],
-            "min_confidence": round(lowest, 2),
-            "mean_confidence": round(mean, 2),
-            "confidence_threshold": MIN_CONFIDENCE,
-            "low_confidence_fields": low,
-        },
+        reasons=[reason.as_dict() for reason in data.reasons],
+        summary={**data.summary, "mean_confidence": round(mean, 2)},
         external_id=external_id,
     )
 
@@ -822,8 +800,8 @@ def mindee_passport(
     }
     ocr = _mindee_ocr(doc, values, confidences, mapping)
     report = _mindee_report(
-        rng,
         raw=raw,
+        product_operation="passport",
         confidences=confidences,
         required=("given_names", "surname", "birth_date", "id_number", "expiry_date"),
         external_id=document["id"],
@@ -916,8 +894,8 @@ def mindee_international_id(
     ocr = _mindee_ocr(doc, values, confidences, mapping)
     ocr.fields["personal_id_number"] = ""
     report = _mindee_report(
-        rng,
         raw=raw,
+        product_operation="international_id",
         confidences=confidences,
         required=("given_names", "surnames", "birth_date", "document_number", "expiry_date"),
         external_id=document["id"],

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
-from kyc.i18n import Message
+from kyc.i18n import Message, as_detail, as_text
 
 # ----------------------------------------------------------------------------------------- errors
 
@@ -115,6 +115,10 @@ class JobInput:
     request: RequestInput
     customer: CustomerInput
     document: DocumentInput | None = None
+    # When a webhook triggered this poll: the ids of what it announced (WebhookInfo.resource_ids,
+    # e.g. October's reportId), for the provider to fetch them as the vendor's guide says. Only
+    # a trigger, never trusted: the provider checks that what it fetches belongs to this job.
+    announced_ids: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------- outputs
@@ -122,29 +126,39 @@ class JobInput:
 
 @dataclass(frozen=True)
 class Reason:
-    """One finding, in the layout of October's Doc X-Ray reasons."""
+    """One finding, in the layout of October's Doc X-Ray reasons.
+
+    `title` and `detail` are plain text (a vendor's words) or our own `Deferred` messages: those
+    are stored in English as `title`/`detail` (exports, audit, older readers) and as translatable
+    messages under `messages`, which the report page renders in the reader's language.
+    """
 
     code: str
-    title: str
-    detail: str = ""
+    title: Message
+    detail: Message = ""
     level: str | None = None  # None (informational) | "suspicious" | "fraudulent"
     sentiment: str = "neutral"  # "positive" | "neutral" | "negative"
     criteria: Mapping[str, Any] = field(default_factory=dict)
-    # Our own detail as a translatable message (kyc.i18n.Deferred's stored form), rendered in
-    # the reader's language; `detail` is its English text. Never set from vendor text.
-    detail_message: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "code": self.code,
-            "title": self.title,
-            "detail": self.detail,
+            "title": as_text(self.title),
+            "detail": as_text(self.detail),
             "level": self.level,
             "sentiment": self.sentiment,
             "criteria": dict(self.criteria),
         }
-        if self.detail_message is not None:
-            data["detail_message"] = dict(self.detail_message)
+        messages = {
+            name: detail
+            for name, detail in (
+                ("title", as_detail(self.title)),
+                ("detail", as_detail(self.detail)),
+            )
+            if detail is not None
+        }
+        if messages:
+            data["messages"] = messages
         return data
 
 
@@ -209,7 +223,10 @@ class Outcome:
     reports: tuple[ReportData, ...] = ()
     ocr: tuple[OcrData, ...] = ()
     officers: tuple[OfficerData, ...] = ()
-    message: Message = ""  # when FAILED or EXPIRED: a Deferred or a plain string
+    # When FAILED or EXPIRED: why (a Deferred or a plain string). When PENDING: the provider's
+    # latest word on the job (e.g. Finovox's not-ready answer), shown on the job until the next
+    # answer; empty clears it.
+    message: Message = ""
     # When PENDING: the provider's own idea of when to look again, in seconds.
     poll_after: float | None = None
 
@@ -239,6 +256,9 @@ class WebhookInfo:
     dedupe_key: str
     # External ids (job external_id values) whose jobs should be re-fetched now.
     external_ids: tuple[str, ...] = ()
+    # Ids of what the delivery announces (October's reportId): the re-fetch reads these directly
+    # (JobInput.announced_ids) instead of searching for them.
+    resource_ids: tuple[str, ...] = ()
 
 
 class Verdict(enum.StrEnum):
@@ -267,6 +287,11 @@ class Provider:
     # /requests). The engine then lets one job of a file at a time do it (a claim on
     # AnalysisRequest), so two jobs submitted together never open two vendor requests.
     creates_vendor_request: ClassVar[bool] = False
+    # The task queue of this provider's jobs (settings.TASK_QUEUES). A vendor has its own, so
+    # that only the workers holding its credentials listen on it (`rqworker default finovox`,
+    # `db_worker --queue-name default,finovox`); the built-in engine runs anywhere. A worker
+    # that takes a job it cannot run anyway leaves it alone (kyc.services.jobs).
+    queue_name: ClassVar[str] = "default"
 
     @classmethod
     def is_configured(cls) -> bool:

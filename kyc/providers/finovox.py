@@ -6,9 +6,10 @@ https://app.finovox.com/docs/public/api/fraud-analysis
 
 Flow: `POST /analyse` (multipart: the original file + a `payload` JSON string with
 `"asynchronous": true`) returns a retrieve token; `POST /retrieve` with that token answers 200 with
-the result once it is ready and "an error message" before. Finovox deletes the result 60 minutes
-after processing, so the engine stores it on the first 200, and a job that has seen no result 60
-minutes after submission ends expired. Finovox documents no webhooks.
+the result once it is ready and "an error message" before (shown on the job). Finovox deletes the
+result 60 minutes after processing, so the engine stores it on the first 200; a job ends expired
+at once when Finovox says it no longer knows the token, and at the latest when it has seen no
+result 60 minutes after submission. Finovox documents no webhooks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -56,9 +58,17 @@ RESULT_RETENTION = dt.timedelta(minutes=60)
 # (429, 5xx) still get its full 60 minutes of polling, measured from submission in `poll()`.
 SUBMIT_GRACE = dt.timedelta(minutes=10)
 
-# Answers of /retrieve that mean "not ready yet". The not-ready status code is undocumented [U];
-# the newer /case/retrieve answers 202 while processing and 404 for unknown or expired tokens.
+# Answers of /retrieve that are not a result. The not-ready status code is undocumented [U];
+# the newer /case/retrieve answers 202 while processing and 404 for unknown or expired tokens,
+# and /retrieve answers an unknown token with 404 {"detail": "retrieve_token not found or
+# expired"}. So 404 means the result is gone unless its message says "not ready"; the other codes
+# mean "not yet" unless their message says the token is unknown or expired.
 NOT_READY_STATUSES = (202, 400, 404, 409, 425)
+GONE_STATUS = 404
+_GONE_WORDS = re.compile(r"not found|expired|unknown|does not exist|no longer|deleted", re.I)
+_NOT_READY_WORDS = re.compile(
+    r"not ready|not yet|processing|pending|in progress|queued|running|retry later", re.I
+)
 
 RISK_AXES = ("software", "metadata", "datastructure", "vision", "coherence")
 RISK_LEVELS = ("low", "medium", "high")
@@ -101,8 +111,9 @@ class Analysis:
 
 @dataclass(frozen=True)
 class Retrieval:
-    """What `POST /retrieve` answered. `result` is set when ready; `gone` when Finovox says the
-    token is unknown (404), which after the retention period means the result was deleted."""
+    """What `POST /retrieve` answered. `result` is set when ready; `gone` when Finovox says it
+    does not know the token (any more): the result was deleted (60 minutes after processing) or
+    never existed, and polling again cannot bring it back. `message` is Finovox's own words."""
 
     status_code: int
     result: Mapping[str, Any] | None = None
@@ -191,8 +202,9 @@ def retrieve(token: str) -> Retrieval:
 
     Reference: https://app.finovox.com/docs/public/api/getting-started/async
     200 with the result when ready; before that "an error message" whose status code is
-    undocumented, so 202 and the 4xx codes in NOT_READY_STATUSES mean "not yet". 401/403
-    (credentials), 429 and 5xx go through the shared mapping (kyc.providers.http).
+    undocumented, so 202 and the 4xx codes in NOT_READY_STATUSES mean "not yet", except an
+    answer that says the token is unknown or expired (`says_gone`). 401/403 (credentials), 429
+    and 5xx go through the shared mapping (kyc.providers.http).
     """
     response = http.request(
         VENDOR,
@@ -204,17 +216,41 @@ def retrieve(token: str) -> Retrieval:
         json={"retrieve_token": token},
     )
     if response.status_code != 200:
+        message = _vendor_words(response)
         return Retrieval(
             status_code=response.status_code,
-            gone=response.status_code == 404,
-            message=http.vendor_message(response),
+            gone=says_gone(response.status_code, message),
+            message=message,
         )
     body = http.json_body(VENDOR, response)
     result = risk_result(body)
     if result is None:
         # A 200 that is not a result (e.g. {"status": "processing"}): still not ready.
-        return Retrieval(status_code=200, message=json.dumps(body)[:300])
+        return Retrieval(status_code=200, message=_vendor_words(response))
     return Retrieval(status_code=200, result=body)
+
+
+def says_gone(status: int, message: str) -> bool:
+    """Whether a /retrieve answer that is not a result says the token is unknown or expired
+    (see NOT_READY_STATUSES): a 404 unless its message says "not ready", another code only if
+    its message says so."""
+    if _NOT_READY_WORDS.search(message) and not _GONE_WORDS.search(message):
+        return False
+    return status == GONE_STATUS or bool(_GONE_WORDS.search(message))
+
+
+def _vendor_words(response) -> str:
+    """Finovox's own words in an answer that is no result: its `detail`, `message`, `error` or
+    `status` text (e.g. {"status": "processing"}), else an excerpt of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error", "status"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return " ".join(body[key].split())[:300]
+    return http.vendor_message(response)[:300]
 
 
 # ------------------------------------------------------------------------------------ mapping
@@ -382,6 +418,7 @@ class FinovoxProvider(Provider):
     FINOVOX_POLL_SECONDS at a fixed interval (Finovox recommends 30 s)."""
 
     name: ClassVar[str] = "finovox"
+    queue_name: ClassVar[str] = "finovox"
     label: ClassVar[str] = "Finovox"
     deadline: ClassVar[dt.timedelta] = RESULT_RETENTION + SUBMIT_GRACE
     expiry_message: ClassVar[Deferred] = Deferred(
@@ -458,10 +495,32 @@ class FinovoxProvider(Provider):
             document_id = job.document.id if job.document else None
             report = risk_report_data(retrieval.result or {}, document_id=document_id)
             return Outcome(state=State.COMPLETED, reports=(report,))
+        if retrieval.gone:
+            # Polling for 60 minutes more cannot bring back what Finovox no longer knows.
+            return Outcome(
+                state=State.EXPIRED,
+                message=Deferred(
+                    gettext_noop(
+                        "Finovox no longer knows this analysis (HTTP %(status)s: %(detail)s): it "
+                        "deletes a result 60 minutes after processing it. Use Retry to submit the "
+                        "document to Finovox again."
+                    ),
+                    status=retrieval.status_code,
+                    detail=retrieval.message or Deferred(gettext_noop("no message")),
+                ),
+            )
         submitted_at = job.submitted_at or timezone.now()
         if timezone.now() - submitted_at >= RESULT_RETENTION:
             return Outcome(state=State.EXPIRED, message=self.expiry_message)
-        return Outcome(state=State.PENDING, poll_after=self.poll_interval)
+        return Outcome(
+            state=State.PENDING,
+            poll_after=self.poll_interval,
+            message=Deferred(
+                gettext_noop("Finovox: not ready yet (HTTP %(status)s: %(detail)s)."),
+                status=retrieval.status_code,
+                detail=retrieval.message or Deferred(gettext_noop("no message")),
+            ),
+        )
 
     # Finovox documents no webhooks: whatever arrives at /webhooks/finovox/ is not from Finovox.
     def verify_webhook(

@@ -43,11 +43,12 @@ def _reason(finding: Finding) -> Reason:
     return Reason(
         code=finding.code,
         title=finding.title,
-        detail=finding.detail,
+        # A detail written as a translatable message stays one: the report page renders it in
+        # the reader's language.
+        detail=Deferred.from_json(finding.message) if finding.message else finding.detail,
         level=finding.level,
         sentiment=finding.sentiment,
         criteria=dict(finding.criteria),
-        detail_message=finding.message,
     )
 
 

@@ -103,8 +103,42 @@ PRODUCT_FOR_KIND = {
     "residence_permit": INTERNATIONAL_ID,
 }
 
-# Identity fields whose absence or low confidence turns the report orange.
+# Identity fields (Artemis keys) whose absence turns the report orange; a low confidence on any
+# field does too.
 REQUIRED_FIELDS = ("last_name", "first_name", "date_of_birth", "document_number", "expiry_date")
+
+# Names for the analyst of Mindee's fields (Passport v1, International ID v2) and of the required
+# Artemis keys, translated when shown (kyc.i18n.Deferred).
+FIELD_LABELS = {
+    # In the order a reader goes through an identity document (the report page's order).
+    "document_type": gettext_noop("Document type"),
+    "document_number": gettext_noop("Document number"),
+    "id_number": gettext_noop("Document number"),
+    "surname": gettext_noop("Surname"),
+    "surnames": gettext_noop("Surnames"),
+    "last_name": gettext_noop("Last name"),
+    "given_names": gettext_noop("Given names"),
+    "first_name": gettext_noop("First names"),
+    "gender": gettext_noop("Sex"),
+    "sex": gettext_noop("Sex"),
+    "birth_date": gettext_noop("Birth date"),
+    "date_of_birth": gettext_noop("Birth date"),
+    "birth_place": gettext_noop("Birth place"),
+    "nationality": gettext_noop("Nationality"),
+    "country": gettext_noop("Country"),
+    "country_of_issue": gettext_noop("Country of issue"),
+    "state_of_issue": gettext_noop("State of issue"),
+    "issuance_date": gettext_noop("Issue date"),
+    "issue_date": gettext_noop("Issue date"),
+    "expiry_date": gettext_noop("Expiry date"),
+    "personal_number": gettext_noop("Personal number"),
+    "address": gettext_noop("Address"),
+    "mrz1": gettext_noop("MRZ line 1"),
+    "mrz2": gettext_noop("MRZ line 2"),
+    "mrz_line1": gettext_noop("MRZ line 1"),
+    "mrz_line2": gettext_noop("MRZ line 2"),
+    "mrz_line3": gettext_noop("MRZ line 3"),
+}
 
 
 # ---------------------------------------------------------------------------------- rate limit
@@ -473,23 +507,44 @@ def _prediction(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str
     return document, prediction
 
 
+def read_fields(prediction: Mapping[str, Any]) -> dict[str, tuple[Any, float | None]]:
+    """Every field Mindee read, under Mindee's own name: (value, confidence). List fields (given
+    names, surnames) are joined at the lowest confidence of their parts; "N/A" and empty values
+    are left out (nothing was read)."""
+    read = {}
+    for key in prediction:
+        value, confidence = _field(prediction, str(key))
+        if value is not None and not isinstance(value, dict | list):
+            read[str(key)] = (value, confidence)
+    return read
+
+
+def field_label(key: str) -> Deferred | str:
+    """A field's name for the analyst: translated when we know the field, else Mindee's key."""
+    label = FIELD_LABELS.get(key)
+    return Deferred(label) if label else key.replace("_", " ")
+
+
 def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
     """OcrData + ReportData from a Mindee document response.
 
     Flag rule: orange when one of first name, last name, birth date, document number or expiry
-    date is missing, or was read with a confidence below MINDEE_MIN_CONFIDENCE; green otherwise.
-    Mindee reads, it does not judge authenticity, so it never gives red.
+    date is missing, or when any field Mindee read has a confidence below MINDEE_MIN_CONFIDENCE
+    (one reason per such field, naming its value and confidence); green otherwise. Mindee reads,
+    it does not judge authenticity, so it never gives red. The report keeps every field Mindee
+    read with its confidence (`summary["fields"]`), for the report page to show.
     """
     document, prediction = _prediction(body)
     mapped = (
         passport_fields(prediction) if product is PASSPORT else international_id_fields(prediction)
     )
     threshold = settings.MINDEE_MIN_CONFIDENCE
+    read = read_fields(prediction)
     missing = [key for key in REQUIRED_FIELDS if key not in mapped.fields]
     low = [
         key
-        for key in REQUIRED_FIELDS
-        if key in mapped.confidence and mapped.confidence[key] < threshold
+        for key, (_value, confidence) in read.items()
+        if confidence is not None and confidence < threshold
     ]
     ocr_fields = dict(mapped.fields)
     ocr_fields["missing_fields"] = sorted(set(mapped.missing))
@@ -499,8 +554,9 @@ def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
     reasons = [
         Reason(
             code="mindee_missing_field",
-            title=_("Not read: %(field)s") % {"field": key},
-            detail=_("Mindee returned no value for this field."),
+            title=Deferred(gettext_noop("Not read: %(field)s"), field=field_label(key)),
+            detail=Deferred(gettext_noop("Mindee returned no value for this field.")),
+            level="suspicious",
             sentiment="negative",
             criteria={"field": key},
         )
@@ -508,20 +564,22 @@ def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
     ] + [
         Reason(
             code="mindee_low_confidence",
-            title=_("Low confidence: %(field)s") % {"field": key},
-            detail=_("Read as %(value)r with %(confidence)d%% confidence (threshold %(min)d%%).")
-            % {
-                "value": mapped.fields[key],
-                "confidence": round(mapped.confidence[key] * 100),
-                "min": round(threshold * 100),
-            },
+            title=Deferred(gettext_noop("Low confidence: %(field)s"), field=field_label(key)),
+            detail=Deferred(
+                gettext_noop(
+                    "Read as %(value)r with %(confidence)d%% confidence (threshold %(min)d%%)."
+                ),
+                value=str(read[key][0])[:200],
+                confidence=_percent(read[key][1]),
+                min=_percent(threshold),
+            ),
+            level="suspicious",
             sentiment="negative",
-            criteria={"field": key, "confidence": mapped.confidence[key]},
+            criteria={"field": key, "confidence": read[key][1], "threshold": threshold},
         )
         for key in low
     ]
-    required_confidences = [mapped.confidence[k] for k in REQUIRED_FIELDS if k in mapped.confidence]
-    lowest = min(required_confidences) if required_confidences else None
+    confidences = [c for _v, c in read.values() if c is not None]
     job = body.get("job") if isinstance(body.get("job"), dict) else {}
     inference = document.get("inference") or {}
     product_info = inference.get("product") or {}
@@ -530,17 +588,18 @@ def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
         "document_id": document.get("id", ""),
         "job_id": job.get("id", ""),
         "pages": document.get("n_pages"),
+        # Every field as Mindee named and read it, with its confidence.
         "fields": {
-            key: {"value": value, "confidence": mapped.confidence.get(key)}
-            for key, value in mapped.fields.items()
+            key: {
+                "value": value,
+                "confidence": round(confidence, 4) if confidence is not None else None,
+            }
+            for key, (value, confidence) in read.items()
         },
-        "min_confidence": lowest,
+        "min_confidence": min(confidences) if confidences else None,
         "confidence_threshold": threshold,
         "missing_fields": missing,
         "low_confidence_fields": low,
-        # Read by Mindee, with no Artemis key of their own.
-        "birth_place": _field(prediction, "birth_place")[0],
-        "state_of_issue": _field(prediction, "state_of_issue")[0],
     }
     flag = "orange" if missing or low else "green"
     report = ReportData(
@@ -554,6 +613,10 @@ def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
     )
     ocr = OcrData(source=product.source, fields=ocr_fields, confidence=mapped.confidence)
     return Outcome(state=State.COMPLETED, reports=(report,), ocr=(ocr,))
+
+
+def _percent(fraction: float | None) -> int:
+    return round((fraction or 0.0) * 100)
 
 
 def _job(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -614,6 +677,7 @@ class MindeeProvider(Provider):
     sends_webhooks: ClassVar[bool] = True
 
     name: ClassVar[str] = "mindee"
+    queue_name: ClassVar[str] = "mindee"
     label: ClassVar[str] = "Mindee"
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=1)
     expiry_message: ClassVar[Deferred] = Deferred(
@@ -715,8 +779,15 @@ class MindeeProvider(Provider):
             return _failed(queued)
         if isinstance(body.get("document"), dict) and queued.get("status") in (None, "completed"):
             return outcome_from_document(product, body)
-        # waiting / processing, or completed without the redirect yet: look again.
-        return Outcome(state=State.PENDING)
+        # waiting / processing, or completed without the redirect yet: look again, and show
+        # Mindee's word for the job meanwhile.
+        return Outcome(
+            state=State.PENDING,
+            message=Deferred(
+                gettext_noop("Mindee: not ready yet (job %(status)s)."),
+                status=str(queued.get("status") or "?")[:32],
+            ),
+        )
 
     # Webhooks -------------------------------------------------------------------------------
     def verify_webhook(

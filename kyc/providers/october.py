@@ -39,7 +39,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -264,7 +264,9 @@ def get_request(request_id: str) -> OctoberRequest:
     Reference: https://doc.lending.soprafinancing.io/ "Generate Doc X-Ray" ("GET /requests/[id]";
     the versioning page's singular `/request/{id}` is taken for a typo).
     """
-    return _parse_request(_call("GET", f"/requests/{request_id}"), "GET /requests/{id}")
+    return _parse_request(
+        _call("GET", f"/requests/{quote(request_id, safe='')}"), "GET /requests/{id}"
+    )
 
 
 # Where an upload target may sit in `POST /media`'s answer. Its shape is not public [U]: we take
@@ -504,7 +506,7 @@ def get_report(report_id: str) -> OctoberReport:
     Reference: https://doc.lending.soprafinancing.io/ "Generate Doc X-Ray", step 3
     (`{"report": {"id", "request", "source", "raw": {...}}}`).
     """
-    body = _call("GET", f"/reports/{report_id}")
+    body = _call("GET", f"/reports/{quote(report_id, safe='')}")
     report = _parse_report(body)
     if report is None:
         raise _shape_error("GET /reports/{id}", body)
@@ -714,6 +716,15 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return next((str(v) for k, v in headers.items() if k.lower() == lowered), "")
 
 
+def _is_manager_report(report: OctoberReport) -> bool:
+    # The guide's own example labels a Manager X-Ray report "doc_xray": its persons tell.
+    return report.source in ("", MANAGER_XRAY) or "persons" in report.raw
+
+
+# An id we put in a URL path (quoted anyway): what October's ids look like, nothing else.
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
 def _latest(reports: Iterable[OctoberReport]) -> OctoberReport | None:
     # Several reports for one thing: the newest (ISO timestamps sort), else the last listed.
     indexed = list(enumerate(reports))
@@ -732,6 +743,7 @@ class OctoberProvider(Provider):
     """
 
     name: ClassVar[str] = "october"
+    queue_name: ClassVar[str] = "october"
     label: ClassVar[str] = "October"
     sends_webhooks: ClassVar[bool] = True
     creates_vendor_request: ClassVar[bool] = True
@@ -859,7 +871,13 @@ class OctoberProvider(Provider):
 
     # Poll ----------------------------------------------------------------------------------
     def poll(self, job: JobInput) -> Outcome:
-        """Done when October lists a report for this job; PENDING (poll again) until then."""
+        """Done when October has a report for this job; PENDING (poll again) until then.
+
+        After a `new_report` webhook (`job.announced_ids` holds its reportId) the guide's next
+        call is `GET /reports/{reportId}`: that report is fetched and taken if it is this job's.
+        Scheduled polls have no report id and list the request's reports of the job's source
+        (`GET /reports?source=&request=`), the guide's polling path.
+        """
         request_id = job.external_id or job.request.october_request_id
         if not request_id:
             raise ProviderError(
@@ -870,14 +888,45 @@ class OctoberProvider(Provider):
                 ),
                 retryable=False,
             )
+        if job.operation not in (MANAGER_XRAY, DOC_XRAY):
+            raise ProviderError(
+                Deferred(gettext_noop("October has no operation %(op)s."), op=job.operation),
+                retryable=False,
+            )
+        if job.announced_ids:
+            return self._poll_announced(job, request_id)
         if job.operation == MANAGER_XRAY:
             return self._poll_manager(request_id)
-        if job.operation == DOC_XRAY:
-            return self._poll_document(job, request_id)
-        raise ProviderError(
-            Deferred(gettext_noop("October has no operation %(op)s."), op=job.operation),
-            retryable=False,
-        )
+        return self._poll_document(job, request_id)
+
+    def _poll_announced(self, job: JobInput, request_id: str) -> Outcome:
+        """Fetch the reports a webhook announced (`GET /reports/{reportId}`, Generate Doc X-Ray
+        "Using webhooks") and take the one that is this job's: of its request, of its X-Ray, and
+        for Doc X-Ray naming its document's medium. One webhook re-fetches every October job of
+        the request, so the others are left PENDING for their own report. An id October does not
+        know (a stale or forged delivery) leaves the job as it is; scheduled polls go on."""
+        medium_id = job.document.october_media_id if job.document else ""
+        for report_id in job.announced_ids:
+            try:
+                report = get_report(report_id)
+            except ProviderError as error:
+                if error.retryable or error.configuration:
+                    raise
+                logger.warning("October report %r named by a webhook: %s", report_id, error)
+                continue
+            if report.request_id and report.request_id != request_id:
+                continue
+            if job.operation == MANAGER_XRAY and _is_manager_report(report):
+                data, officers = manager_xray_data(report)
+                return Outcome(state=State.COMPLETED, reports=(data,), officers=officers)
+            if (
+                job.operation == DOC_XRAY
+                and medium_id
+                and medium_id in report.medium_ids
+                and not _is_manager_report(report)
+            ):
+                return Outcome(state=State.COMPLETED, reports=(doc_xray_report(report),))
+        return Outcome(state=State.PENDING)
 
     def _with_raw(self, report: OctoberReport) -> OctoberReport:
         # A list may carry summaries only; the report itself has the analysis.
@@ -889,7 +938,7 @@ class OctoberProvider(Provider):
         candidates = [
             r
             for r in list_reports(source=MANAGER_XRAY, request_id=request_id)
-            if r.source in ("", MANAGER_XRAY) or "persons" in r.raw
+            if _is_manager_report(r)
         ]
         report = _latest(candidates)
         if report is None:
@@ -953,8 +1002,10 @@ class OctoberProvider(Provider):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookInfo:
         """`{"event": "new_report", "requestId", "reportId"}` [S]. Deduplicated on event and
         report id; re-fetches every active October job of that request (their external_id is
-        the request id). Other events (the API example subscribes to `update_request`) are
-        stored and trigger the same re-fetch."""
+        the request id), each with `GET /reports/{reportId}` (`resource_ids`), the guide's next
+        call after this webhook. Other events (the API example subscribes to `update_request`)
+        are stored and trigger a re-fetch by listing. A report id that does not look like one
+        (control characters, slashes, over 128 characters) is not fetched."""
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         try:
             data = json.loads(body)
@@ -970,4 +1021,8 @@ class OctoberProvider(Provider):
             event_type=event,
             dedupe_key=dedupe_key,
             external_ids=(request_id,) if request_id else (),
+            # After new_report the re-fetch reads that report itself, as the guide says.
+            resource_ids=(report_id,)
+            if event == "new_report" and _SAFE_ID.fullmatch(report_id)
+            else (),
         )

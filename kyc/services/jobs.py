@@ -9,9 +9,14 @@ How it stays safe:
   vendor here offers an idempotency key, so that one call can be repeated. It is never repeated
   while the first worker might still be alive.)
 - Calls to providers happen outside database transactions: SQLite has one writer, and nobody
-  should wait on a vendor's 30-second timeout.
+  should wait on a vendor's timeout (up to 150 s for Finovox).
 - Every state change is written with the job row locked and is audited in the same transaction.
 - Tasks are enqueued on commit and carry only the job id; they re-read the row and check its state.
+- A job's tasks go to its provider's queue (Provider.queue_name), where only workers that hold
+  the provider's credentials should listen. A worker that takes one anyway (settings differ
+  between hosts) leaves the job as it is for another worker: never failed for what another host
+  can do. The sweeper hands it out again, and its deadline still ends it, as `expired` with a
+  message naming the credentials and the queue it needs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import socket
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -71,6 +77,18 @@ SWEEP_GRACE = dt.timedelta(seconds=60)
 # A job waiting for another job of its file to open the vendor request looks again this soon.
 VENDOR_REQUEST_WAIT = dt.timedelta(seconds=5)
 
+# Shown on a job that a worker without its provider's credentials left for another worker.
+WAITING_FOR_WORKER = gettext_noop(
+    "Waiting for a worker that can run %(provider)s: the worker on %(host)s that took this job "
+    "has no %(provider)s credentials, so it left the job for another."
+)
+# Why a job expired when no worker able to run its provider handled it in time.
+NO_ABLE_WORKER = gettext_noop(
+    "No worker able to run %(provider)s handled this job before its deadline: a worker needs "
+    "the %(provider)s credentials and must listen on the task queue “%(queue)s”. Use Retry once "
+    "one does."
+)
+
 
 # ------------------------------------------------------------------------------------- snapshots
 
@@ -105,7 +123,7 @@ def document_input(document: Document) -> DocumentInput:
     )
 
 
-def job_input(job: ProviderJob) -> JobInput:
+def job_input(job: ProviderJob, *, announced_ids: tuple[str, ...] = ()) -> JobInput:
     request = job.request
     return JobInput(
         id=job.pk,
@@ -121,6 +139,7 @@ def job_input(job: ProviderJob) -> JobInput:
         ),
         customer=customer_input(request.customer),
         document=document_input(job.document) if job.document_id else None,
+        announced_ids=announced_ids,
     )
 
 
@@ -136,6 +155,20 @@ def backoff_seconds(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
+
+
+def job_queue(provider_name: str) -> str:
+    """The task queue of a provider's jobs (Provider.queue_name; "default" for a provider this
+    process does not know: the worker that takes it leaves it alone, see `_claim`)."""
+    provider = providers.get_provider(provider_name)
+    return provider.queue_name if provider is not None else "default"
+
+
+def _enqueue_job(task_name: str, job: ProviderJob, *args, run_after=None) -> None:
+    """Enqueue a task of this job, on commit, on its provider's queue."""
+    enqueue_on_commit(
+        task_name, job.pk, *args, run_after=run_after, queue_name=job_queue(job.provider)
+    )
 
 
 def _lease() -> dt.timedelta:
@@ -173,7 +206,7 @@ def _create_job(
         customer=request.customer,
         after={"provider": provider.name, "operation": operation, "document": job.document_id},
     )
-    enqueue_on_commit("submit_job_task", job.pk)
+    _enqueue_job("submit_job_task", job)
     return job
 
 
@@ -231,9 +264,12 @@ def _locked(job_id: int) -> ProviderJob | None:
     )
 
 
-def _claim(job_id: int, *, statuses: Iterable[str], force: bool = False) -> ProviderJob | None:
-    """Lease the job for this worker if it is in one of `statuses`, its lease is free and its next
-    action is due (or `force`). None when there is nothing to do: the caller just returns."""
+def _claim(
+    job_id: int, *, statuses: Iterable[str], force: bool = False
+) -> tuple[ProviderJob, Provider] | None:
+    """Lease the job for this worker if it is in one of `statuses`, its lease is free, its next
+    action is due (or `force`) and this process can run its provider. Returns the job and its
+    provider; None when there is nothing to do here: the caller just returns."""
     now = timezone.now()
     with transaction.atomic():
         job = _locked(job_id)
@@ -244,15 +280,69 @@ def _claim(job_id: int, *, statuses: Iterable[str], force: bool = False) -> Prov
         if job.deadline_at is not None and now >= job.deadline_at:
             _expire(job, now)
             return None
+        provider = _runnable_here(job.provider)
+        if provider is None:
+            _leave_for_another_worker(job)
+            return None
         job.lease_expires_at = now + _lease()
         job.attempts += 1
         job.save(update_fields=["lease_expires_at", "attempts", "updated_at"])
-        return job
+        return job, provider
+
+
+def _runnable_here(name: str) -> Provider | None:
+    """The provider if this process can run it (it knows it and has its credentials)."""
+    provider = providers.get_provider(name)
+    return provider if provider is not None and provider.is_configured() else None
+
+
+def _provider_label(name: str) -> str:
+    provider = providers.get_provider(name)
+    return str(provider.label) if provider is not None else name
+
+
+def _leave_for_another_worker(job: ProviderJob) -> None:
+    """This worker cannot run the job's provider (no credentials here: settings differ between
+    hosts): leave the job as it is, for a worker that can. Nothing is failed. The sweeper hands
+    the job out again while it waits, and its deadline still ends it (`_expire` then says no
+    able worker took it). The job row says why it waits, once per worker host."""
+    note = Deferred(
+        WAITING_FOR_WORKER,
+        provider=_provider_label(job.provider),
+        host=socket.gethostname()[:100],
+    )
+    if job.last_error_detail == note.to_json():
+        return  # already said: the sweeper's next hand-out must not rewrite the row each time
+    _set_error(job, note)
+    job.save(update_fields=["last_error", "last_error_detail", "updated_at"])
+    audit_record(
+        actor=None,
+        action="job.wait_worker",
+        obj=job,
+        customer=job.request.customer,
+        after={"status": job.status, "host": note.params["host"], "queue": job_queue(job.provider)},
+    )
+    logger.warning(
+        "job %s left for another worker: provider %s is not configured in this process",
+        job.pk,
+        job.provider,
+    )
+
+
+def _no_able_worker_ran(job: ProviderJob) -> bool:
+    """Whether a job reaches its deadline for want of a worker able to run it, rather than for
+    want of the provider's answer: it was never submitted, or the last worker that took it had
+    no credentials for its provider (`_leave_for_another_worker`)."""
+    if job.status == Status.QUEUED:
+        return True
+    detail = job.last_error_detail
+    return isinstance(detail, dict) and detail.get("msgid") == WAITING_FOR_WORKER
 
 
 def _set_error(job: ProviderJob, message: Message) -> None:
-    """Keep an error on the job: `last_error` in English (logs, audit rows, jobs_list, admin) and,
-    for a Deferred, `last_error_detail` to show it in each reader's language (kyc.i18n)."""
+    """Keep a message on the job (an error, or while it is active the provider's latest word):
+    `last_error` in English (logs, audit rows, jobs_list, admin) and, for a Deferred,
+    `last_error_detail` to show it in each reader's language (kyc.i18n)."""
     job.last_error = as_text(message)[:2000]
     job.last_error_detail = as_detail(message)
 
@@ -264,12 +354,19 @@ def _clear_error(job: ProviderJob) -> None:
 
 def _expire(job: ProviderJob, now: dt.datetime) -> None:
     provider = providers.get_provider(job.provider)
-    message = (provider.expiry_message if provider else "") or Deferred(
-        gettext_noop(
-            "No result before the deadline: the job expired. Use Retry to submit the document "
-            "again."
+    if _no_able_worker_ran(job):
+        message: Message = Deferred(
+            NO_ABLE_WORKER,
+            provider=_provider_label(job.provider),
+            queue=job_queue(job.provider),
         )
-    )
+    else:
+        message = (provider.expiry_message if provider else "") or Deferred(
+            gettext_noop(
+                "No result before the deadline: the job expired. Use Retry to submit the "
+                "document again."
+            )
+        )
     before = {"status": job.status}
     job.status = Status.EXPIRED
     _set_error(job, message)
@@ -294,13 +391,15 @@ def _expire(job: ProviderJob, now: dt.datetime) -> None:
 def job_submit(job_id: int) -> None:
     """Submit a queued job to its provider. Idempotent: does nothing unless the job is queued,
     due and unleased."""
-    job = _claim(job_id, statuses=[Status.QUEUED])
-    if job is not None and not _vendor_request_turn(job):
+    claimed = _claim(job_id, statuses=[Status.QUEUED])
+    if claimed is None:
         return
-    called = _call_provider(job, "submit") if job is not None else None
-    if called is None:
+    job, provider = claimed
+    if not _vendor_request_turn(job, provider):
         return
-    provider, submission = called
+    submission = _call_provider(job, provider, "submit")
+    if submission is None:
+        return
 
     now = timezone.now()
     with transaction.atomic():
@@ -326,10 +425,10 @@ def job_submit(job_id: int) -> None:
         if submission.outcome is not None:
             _apply_outcome(job, provider, submission.outcome, now)
         else:
-            enqueue_on_commit("poll_job_task", job.pk, run_after=job.next_poll_at)
+            _enqueue_job("poll_job_task", job, run_after=job.next_poll_at)
 
 
-def _vendor_request_turn(job: ProviderJob) -> bool:
+def _vendor_request_turn(job: ProviderJob, provider: Provider) -> bool:
     """Whether this leased job may call its provider now.
 
     A provider that opens the file's vendor request on submit (October's POST /requests, with no
@@ -337,8 +436,7 @@ def _vendor_request_turn(job: ProviderJob) -> bool:
     request. The first job claims the right to create it (for as long as its lease); the others
     see the claim, hand their lease back and look again shortly, by when the id is usually known.
     A claim whose job died runs out with its lease."""
-    provider = providers.get_provider(job.provider)
-    if provider is None or not provider.creates_vendor_request or job.request.october_request_id:
+    if not provider.creates_vendor_request or job.request.october_request_id:
         return True
     now = timezone.now()
     with transaction.atomic():
@@ -362,7 +460,7 @@ def _vendor_request_turn(job: ProviderJob) -> bool:
         locked.attempts = max(locked.attempts - 1, 0)  # this turn called nobody
         locked.next_poll_at = retry_at
         locked.save(update_fields=["lease_expires_at", "attempts", "next_poll_at", "updated_at"])
-        enqueue_on_commit("submit_job_task", job.pk, run_after=retry_at)
+        _enqueue_job("submit_job_task", job, run_after=retry_at)
     logger.info(
         "job %s waits for job %s to open the vendor request",
         job.pk,
@@ -424,14 +522,17 @@ def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime)
 # ------------------------------------------------------------------------------------------ poll
 
 
-def job_poll(job_id: int, *, force: bool = False) -> None:
+def job_poll(job_id: int, *, force: bool = False, announced_ids: tuple[str, ...] = ()) -> None:
     """Ask the provider how a submitted job is doing. `force` polls now even if the next poll is
-    scheduled later (a webhook said the result is ready)."""
-    job = _claim(job_id, statuses=[Status.SUBMITTED, Status.PROCESSING], force=force)
-    called = _call_provider(job, "poll") if job is not None else None
-    if called is None:
+    scheduled later (a webhook said the result is ready); `announced_ids` are what that webhook
+    named (JobInput.announced_ids)."""
+    claimed = _claim(job_id, statuses=[Status.SUBMITTED, Status.PROCESSING], force=force)
+    if claimed is None:
         return
-    provider, outcome = called
+    job, provider = claimed
+    outcome = _call_provider(job, provider, "poll", announced_ids=announced_ids)
+    if outcome is None:
+        return
 
     now = timezone.now()
     with transaction.atomic():
@@ -441,6 +542,9 @@ def job_poll(job_id: int, *, force: bool = False) -> None:
         _clear_error(job)
         job.poll_count += 1
         if outcome.state == State.PENDING:
+            if outcome.message:
+                # The provider's latest word ("not ready yet: ..."), shown on the job's row.
+                _set_error(job, outcome.message)
             before = job.status
             job.status = Status.PROCESSING
             delay = outcome.poll_after or backoff_seconds(
@@ -459,26 +563,35 @@ def job_poll(job_id: int, *, force: bool = False) -> None:
                     before={"status": before},
                     after={"status": job.status},
                 )
-            enqueue_on_commit("poll_job_task", job.pk, run_after=job.next_poll_at)
+            _enqueue_job("poll_job_task", job, run_after=job.next_poll_at)
         else:
             _apply_outcome(job, provider, outcome, now)
+
+
+def jobs_refetch(*, job_ids: Iterable[int], provider_name: str, announced_ids=()) -> None:
+    """Have these jobs polled now, on commit, on their provider's queue: a webhook said the
+    provider has news for them (`announced_ids`: what it named, see JobInput.announced_ids)."""
+    queue = job_queue(provider_name)
+    announced = [str(i) for i in announced_ids]
+    for job_id in job_ids:
+        args = (job_id, announced) if announced else (job_id,)
+        enqueue_on_commit("refetch_job_task", *args, queue_name=queue)
 
 
 # ---------------------------------------------------------------------------------------- errors
 
 
-def _call_provider(job: ProviderJob, method: str):
+def _call_provider(
+    job: ProviderJob, provider: Provider, method: str, *, announced_ids: tuple[str, ...] = ()
+):
     """Call `provider.submit` or `provider.poll` for a leased job, outside any transaction.
 
-    Returns (provider, result), or None after recording the failure on the job: a ProviderError
-    as the vendor said it, and a provider bug as a permanent failure, so a crash never leaves the
-    job leased forever.
+    Returns the result, or None after recording the failure on the job: a ProviderError as the
+    vendor said it, and a provider bug as a permanent failure, so a crash never leaves the job
+    leased forever.
     """
-    provider = _provider_or_fail(job)
-    if provider is None:
-        return None
     try:
-        return provider, getattr(provider, method)(job_input(job))
+        return getattr(provider, method)(job_input(job, announced_ids=announced_ids))
     except ProviderError as error:
         _record_error(job.pk, error, action=f"job.{method}_error")
     except Exception as error:
@@ -496,25 +609,6 @@ def _crash(error: Exception) -> ProviderError:
         ),
         retryable=False,
     )
-
-
-def _provider_or_fail(job: ProviderJob) -> Provider | None:
-    provider = providers.get_provider(job.provider)
-    if provider is not None and provider.is_configured():
-        return provider
-    _record_error(
-        job.pk,
-        ProviderError(
-            Deferred(
-                gettext_noop("Provider %(name)s is not configured on this server any more."),
-                name=job.provider,
-            ),
-            retryable=False,
-            configuration=True,
-        ),
-        action="job.fail",
-    )
-    return None
 
 
 def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
@@ -544,7 +638,7 @@ def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
             job.next_poll_at = retry_at
             job.save()
             task = "submit_job_task" if job.status == Status.QUEUED else "poll_job_task"
-            enqueue_on_commit(task, job.pk, run_after=retry_at)
+            _enqueue_job(task, job, run_after=retry_at)
         else:
             job.status = Status.FAILED
             job.finished_at = now
@@ -763,7 +857,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
         before=before,
         after={"status": job.status},
     )
-    enqueue_on_commit("submit_job_task", job.pk)
+    _enqueue_job("submit_job_task", job)
     return job
 
 
@@ -803,6 +897,6 @@ def jobs_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 job.next_poll_at = None
                 job.save(update_fields=["lease_expires_at", "next_poll_at", "updated_at"])
             task = "submit_job_task" if job.status == Status.QUEUED else "poll_job_task"
-            enqueue_on_commit(task, job.pk)
+            _enqueue_job(task, job)
             counts["requeued"] += 1
     return counts

@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 Sync = OcrCorrection.SyncStatus
 PUSH_TASK = "push_ocr_correction_task"
+# Pushes have a task queue of their own (settings.TASK_QUEUES), for the workers that hold the
+# Artemis credentials; one without them that takes a push anyway leaves it pending (`_claim`).
+PUSH_QUEUE = "artemis"
 # Automatic attempts per correction before the analyst's Retry button is needed (with the job
 # engine's backoff of 10 s doubling up to 15 min, about 40 minutes of trying).
 MAX_AUTOMATIC_ATTEMPTS = 8
@@ -387,7 +390,7 @@ def ocr_correct(
     )
     touch_customer(customer)
     if status == Sync.PENDING:
-        enqueue_on_commit(PUSH_TASK, correction.pk)
+        enqueue_on_commit(PUSH_TASK, correction.pk, queue_name=PUSH_QUEUE)
     return correction
 
 
@@ -471,6 +474,7 @@ def ocr_push(correction_id: int) -> None:
                 PUSH_TASK,
                 correction_id,
                 run_after=timezone.now() + dt.timedelta(seconds=BUSY_RETRY_SECONDS),
+                queue_name=PUSH_QUEUE,
             )
             return
         claim = _claim(row["ocr_result_id"], correction_id)
@@ -499,6 +503,16 @@ def ocr_push(correction_id: int) -> None:
 
 
 def _claim(result_id: int, correction_id: int) -> _Claim | None:
+    if not artemis.is_configured():
+        # This worker has no Artemis credentials (settings differ between hosts): leave the
+        # correction as it is, for a worker that has them. Nothing is failed; the sweeper of a
+        # host with Artemis sends it again once it has waited STALE_PENDING, and the OCR page
+        # offers Retry then.
+        logger.warning(
+            "OCR correction %s left for another worker: Artemis is not configured here",
+            correction_id,
+        )
+        return None
     with transaction.atomic():
         result = _locked_result(result_id)
         if result is None:
@@ -513,13 +527,7 @@ def _claim(result_id: int, correction_id: int) -> _Claim | None:
         document = result.document
         customer = document.customer
         problem = None
-        if not artemis.is_configured():
-            problem = ProviderError(
-                _("Artemis is not configured on this server any more."),
-                retryable=False,
-                configuration=True,
-            )
-        elif not customer.artemis_customer_id or not document.artemis_document_id:
+        if not customer.artemis_customer_id or not document.artemis_document_id:
             problem = ProviderError(missing_link_message(customer, document), retryable=False)
         return _Claim(
             result_id=result.pk,
@@ -573,7 +581,7 @@ def _push_failed(claim: _Claim, error: ProviderError) -> None:
                 retry_after=error.retry_after,
             )
             retry_at = now + dt.timedelta(seconds=delay)
-            enqueue_on_commit(PUSH_TASK, claim.target.pk, run_after=retry_at)
+            enqueue_on_commit(PUSH_TASK, claim.target.pk, run_after=retry_at, queue_name=PUSH_QUEUE)
         audit_record(
             actor=None,
             action="ocr.sync_error",
@@ -640,7 +648,7 @@ def _requeue(result: OcrResult, *, actor, action: str) -> OcrCorrection | None:
         before={"status": before},
         after={"status": Sync.PENDING},
     )
-    enqueue_on_commit(PUSH_TASK, latest.pk)
+    enqueue_on_commit(PUSH_TASK, latest.pk, queue_name=PUSH_QUEUE)
     return latest
 
 

@@ -211,7 +211,7 @@ def _enqueue_processing(event_id: int) -> None:
 
 def webhook_process(event_id: int) -> None:
     """Turn a stored delivery into re-fetches of the jobs it names. Idempotent."""
-    from kyc.tasks import refetch_job_task
+    from kyc.services import jobs
 
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
@@ -245,10 +245,9 @@ def webhook_process(event_id: int) -> None:
         )
         if job_ids:
             event.state = WebhookEvent.State.PROCESSED
-            for job_id in job_ids:
-                transaction.on_commit(
-                    lambda job_id=job_id: refetch_job_task.enqueue(job_id), robust=True
-                )
+            jobs.jobs_refetch(
+                job_ids=job_ids, provider_name=provider.name, announced_ids=info.resource_ids
+            )
         else:
             event.state = WebhookEvent.State.IGNORED
             event.error = (

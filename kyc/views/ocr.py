@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -264,6 +265,25 @@ def comparable(key: str, value: Any) -> str:
 class Cell:
     value: Any
     mismatch: bool = False
+    # The source's confidence in this reading (0..1), and whether it is under the threshold.
+    confidence: float | None = None
+    low: bool = False
+
+
+def _confidence(result: OcrResult, key: str) -> float | None:
+    value = (result.confidence or {}).get(key) if isinstance(result.confidence, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _low(result: OcrResult, confidence: float | None) -> bool:
+    # MINDEE_MIN_CONFIDENCE is Mindee's scale; other sources' confidences are shown, not judged.
+    return (
+        confidence is not None
+        and result.source.startswith("mindee_")
+        and confidence < settings.MINDEE_MIN_CONFIDENCE
+    )
 
 
 @dataclass
@@ -304,15 +324,23 @@ def comparison_rows(
             known.append(comparable(key, declared_value))
         reference = comparable(key, effective.get(key)) or (known[0] if known else "")
 
-        def cell(value: Any, reference: str = reference, key: str = key) -> Cell:
+        def cell(
+            value: Any, reference: str = reference, key: str = key, result: OcrResult | None = None
+        ) -> Cell:
             reduced = comparable(key, value)
-            return Cell(value=value, mismatch=bool(reduced) and reduced != reference)
+            confidence = _confidence(result, key) if result is not None and value else None
+            return Cell(
+                value=value,
+                mismatch=bool(reduced) and reduced != reference,
+                confidence=confidence,
+                low=result is not None and _low(result, confidence),
+            )
 
         rows.append(
             Row(
                 key=key,
                 label=str(label),
-                cells=[cell(v) for v in values],
+                cells=[cell(v, result=r) for v, r in zip(values, results, strict=True)],
                 declared=cell(declared_value) if key in declared else None,
                 effective=effective.get(key),
                 corrected=key in corrected,

@@ -24,6 +24,7 @@ from kyc import intake
 from kyc.i18n import from_detail
 from kyc.models import Report
 from kyc.names import safe_file_name
+from kyc.providers.mindee import FIELD_LABELS as MINDEE_FIELD_LABELS
 from kyc.selectors import reports as selectors
 from kyc.services import audit_record
 
@@ -173,8 +174,8 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
     """Reasons grouped fraudulent, suspicious, informational (empty groups left out).
 
     `translate_titles`: the built-in engine stores English titles marked with gettext_noop, and
-    some details as a msgid with parameters (`detail_message`); they are translated here, on
-    display (vendor titles and details are shown as the vendor wrote them)."""
+    our own titles and details as a msgid with parameters (`messages`); they are translated
+    here, on display (vendor titles and details are shown as the vendor wrote them)."""
     groups: dict[str, list[dict[str, Any]]] = {level: [] for level, _label in LEVELS}
     for reason in reasons if isinstance(reasons, list) else []:
         if not isinstance(reason, Mapping):
@@ -188,9 +189,10 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         detail = text(reason.get("detail") or message.get("content"))
         if translate_titles and title:
             title = _(title)
-        if translate_titles and isinstance(reason.get("detail_message"), Mapping):
-            # The built-in engine's detail, kept as a msgid and its parameters.
-            detail = from_detail(reason["detail_message"], fallback=detail)
+        # Our own findings keep their messages translatable (Reason.as_dict): the reader's language.
+        ours = reason.get("messages") if isinstance(reason.get("messages"), Mapping) else {}
+        title = from_detail(ours.get("title"), title)
+        detail = from_detail(ours.get("detail"), detail)
         groups[level].append(
             {
                 "code": text(reason.get("code") or reason.get("typeCode")),
@@ -305,14 +307,19 @@ def mindee_fields(report: Report) -> list[dict[str, Any]]:
             confidence = None
         rows.append(
             {
-                "label": FIELD_LABELS.get(key, humanize_key(key)),
+                "label": FIELD_LABELS.get(key)
+                or (
+                    _(MINDEE_FIELD_LABELS[key]) if key in MINDEE_FIELD_LABELS else humanize_key(key)
+                ),
                 "key": key,
                 "value": text(value),
                 "confidence": confidence,
                 "low": confidence is not None and threshold is not None and confidence < threshold,
             }
         )
-    return rows
+    # PostgreSQL's jsonb keeps no key order: show the fields in a document's reading order.
+    order = {key: index for index, key in enumerate(MINDEE_FIELD_LABELS)}
+    return sorted(rows, key=lambda row: (order.get(row["key"], len(order)), row["key"]))
 
 
 def pretty_json(value: Any) -> str:

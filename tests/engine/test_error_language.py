@@ -12,7 +12,7 @@ import json
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 from werkzeug import Response
 
@@ -262,8 +262,9 @@ def test_a_successful_call_clears_a_retryable_error_and_its_detail(db, fake_prov
 def test_the_default_expiry_message_is_translated(db, fake_provider, analyst, monkeypatch):
     monkeypatch.setattr(FakeProvider, "expiry_message", "")
     job = make_document(customer=make_customer(actor=analyst), actor=analyst).jobs.get()
-    ProviderJob.objects.filter(pk=job.pk).update(deadline_at=job.created_at)
     jobs.job_submit(job.pk)
+    ProviderJob.objects.filter(pk=job.pk).update(deadline_at=timezone.now())
+    jobs.job_poll(job.pk, force=True)
     job.refresh_from_db()
     assert job.status == "expired"
     assert job.last_error.startswith("No result before the deadline")

@@ -228,13 +228,23 @@ def test_a_provider_crash_fails_the_job_instead_of_leaving_it_leased(fake_provid
     assert job.lease_expires_at is None
 
 
-def test_a_provider_that_is_no_longer_configured_fails_the_job(settings):
+def test_a_job_whose_provider_this_worker_lacks_is_left_queued_not_failed(settings):
     job = new_job()
+    # This worker's settings know no "fake" provider (another host's may).
     settings.KYC_PROVIDERS = ["kyc.providers.local.LocalProvider"]
     jobs.job_submit(job.pk)
     job = reload(job)
-    assert job.status == "failed"
-    assert "not configured" in job.last_error
+    assert (job.status, job.attempts, job.lease_expires_at) == ("queued", 0, None)
+    assert job.last_error.startswith("Waiting for a worker that can run fake: the worker on ")
+    # Every job still ends: past its deadline it expires, saying what it waited for.
+    with freeze_time(job.deadline_at + dt.timedelta(seconds=1)):
+        assert jobs.jobs_sweep()["expired"] == 1
+    job = reload(job)
+    assert job.status == "expired"
+    assert job.last_error == (
+        "No worker able to run fake handled this job before its deadline: a worker needs the "
+        "fake credentials and must listen on the task queue “default”. Use Retry once one does."
+    )
 
 
 def test_the_sweeper_hands_a_dead_workers_job_to_another(fake_provider):

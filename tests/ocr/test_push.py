@@ -568,3 +568,37 @@ def test_the_sweeper_leaves_corrections_alone_without_artemis(passport, settings
     correct(passport, document_number="19FR12345")
     later = timezone.now() + dt.timedelta(days=1)
     assert ocr.corrections_sweep(later) == 0
+
+
+# ---------------------------------------------------------------------- workers without Artemis
+
+
+def test_a_worker_without_artemis_leaves_the_push_pending_for_one_that_has_it(
+    passport, artemis, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        correction = correct(passport, document_number="19FR12345")
+    (task,) = scheduled_pushes()
+    assert task.queue_name == "artemis"  # the queue of the workers that hold Artemis's keys
+
+    # A worker on a host without Artemis credentials takes the task anyway.
+    secret, settings.ARTEMIS_CLIENT_SECRET = settings.ARTEMIS_CLIENT_SECRET, ""
+    push_ocr_correction_task.call(correction.pk)
+
+    left = reload(correction)
+    assert (left.sync_status, left.sync_attempts, left.sync_error) == ("pending", 0, "")
+    assert artemis.ocr_puts == []
+    assert not AuditEvent.objects.filter(action="ocr.sync_error").exists()
+    # Its sweeper cannot send it either, and does not try.
+    later = timezone.now() + ocr.STALE_PENDING + dt.timedelta(minutes=1)
+    assert ocr.corrections_sweep(later) == 0
+
+    # The sweeper of a host with Artemis sends it again, to the Artemis queue, and it arrives.
+    settings.ARTEMIS_CLIENT_SECRET = secret
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ocr.corrections_sweep(later) == 1
+    resent = [t for t in scheduled_pushes() if t.id != task.id]
+    assert [t.queue_name for t in resent] == ["artemis"]
+    push_ocr_correction_task.call(correction.pk)
+    assert reload(correction).sync_status == "synced"
+    assert len(artemis.ocr_puts) == 1

@@ -14,6 +14,7 @@ from freezegun import freeze_time
 
 from kyc.models import AuditEvent, Customer, Document, OcrCorrection
 from kyc.services import ocr_correct, ocr_push
+from kyc.services.ocr import FIELDS
 from tests.factories import make_customer, make_document, make_user, png_bytes
 from tests.fake_vendors import json_response, mfield
 from tests.ocr.conftest import (
@@ -94,6 +95,27 @@ def test_the_page_shows_every_source_side_by_side_with_disagreements(analyst_cli
     # The form starts from the values used today.
     assert 'name="document_number" value="19FR1Z345"' in html
     assert f'name="ocr_result" value="{passport.pk}"' in html
+
+
+def test_each_reading_shows_its_confidence_and_a_low_one_stands_out(analyst_client, no_providers):
+    document = identity_document()
+    store_reading(document, local_mrz_reading(PASSPORT_MRZ))
+    mindee = store_reading(
+        document, mindee_passport_reading(surname=mfield("MARTIN", 0.41), gender=mfield("F", 0.99))
+    )
+
+    html = analyst_client.get(page_url(mindee)).text
+
+    last_name = row(html, "last_name")
+    assert '<span class="confidence muted" title="Confidence">41&nbsp;%</span>' in last_name
+    assert "low-confidence" in last_name and ">low</span>" in last_name
+    gender = row(html, "gender")
+    assert '<span class="confidence muted" title="Confidence">99&nbsp;%</span>' in gender
+    assert "low-confidence" not in gender and ">low</span>" not in gender
+    # The MRZ reader gives no confidence: nothing is invented for it.
+    assert html.count('class="confidence muted"') == len(
+        [key for key in mindee.confidence if key in dict(FIELDS)]
+    )
 
 
 def test_another_reading_can_be_corrected_instead(analyst_client, passport):

@@ -9,12 +9,14 @@ import io
 import json
 
 import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 from PIL import Image
 from werkzeug import Response
 
-from kyc.models import Customer, Document, ProviderJob, Report, WebhookEvent
+from kyc.models import AuditEvent, Customer, Document, ProviderJob, Report, WebhookEvent
 from kyc.providers.base import (
     CustomerInput,
     DocumentInput,
@@ -22,11 +24,12 @@ from kyc.providers.base import (
     ProviderError,
     RequestInput,
 )
-from kyc.providers.finovox import FinovoxProvider, risk_report_data
+from kyc.providers.finovox import FinovoxProvider, risk_report_data, says_gone
 from kyc.services import jobs
 from tests.factories import make_customer, make_document, make_user, pdf_bytes, png_bytes
 from tests.fake_vendors import (
     FINOVOX_KEY,
+    FINOVOX_UNKNOWN_TOKEN,
     PDF_REPORT_EN,
     PDF_REPORT_FR,
     FakeFinovox,
@@ -229,7 +232,7 @@ def test_submit_refuses_a_format_finovox_does_not_take_without_calling_it(settin
     ("status", "body"),
     [
         (202, {"status": "processing"}),
-        (404, {"detail": "Result not found"}),
+        (404, {"detail": "Result not ready yet"}),
         (400, {"error": "Result not ready"}),
         (200, {"status": "processing"}),
     ],
@@ -243,6 +246,81 @@ def test_a_not_ready_answer_keeps_polling_at_the_fixed_interval(finovox, status,
         assert job.status == "processing"
         assert job.next_poll_at == timezone.now() + dt.timedelta(seconds=30)
     assert finovox.retrieves == [{"api_key": FINOVOX_KEY, "json": {"retrieve_token": TOKEN}}]
+    # Finovox's own words are on the job while it waits.
+    (words,) = body.values()
+    assert job.last_error == f"Finovox: not ready yet (HTTP {status}: {words})."
+    assert job.error_count == 0
+
+
+GONE = FINOVOX_UNKNOWN_TOKEN
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(404, GONE), (404, {"detail": "Not Found"}), (400, {"detail": "Unknown retrieve_token"})],
+)
+def test_a_token_finovox_no_longer_knows_expires_the_job_at_once(finovox, status, body):
+    job = submitted(finovox)
+    finovox.retrieve_answers(json_response(body, status))
+    # Five minutes in: far from the 60-minute retention, but Finovox says the result is gone.
+    with freeze_time(job.submitted_at + dt.timedelta(minutes=5)):
+        jobs.job_poll(job.pk)
+    job = reload(job)
+    assert job.status == "expired"
+    assert job.next_poll_at is None and job.finished_at is not None
+    (words,) = body.values()
+    assert job.last_error == (
+        f"Finovox no longer knows this analysis (HTTP {status}: {words}): it deletes a result 60 "
+        "minutes after processing it. Use Retry to submit the document to Finovox again."
+    )
+    assert len(finovox.retrieves) == 1  # no more polling
+    assert not job.reports.exists()
+    assert AuditEvent.objects.filter(action="job.expired", object_id=str(job.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_the_customer_file_shows_finovox_waiting_then_gone_in_the_readers_language(finovox, client):
+    job = submitted(finovox)
+    analyst = make_user("finovox-analyst", role="analyst")
+    client.force_login(analyst)
+    url = reverse("kyc:customer-detail", args=[job.request.customer_id])
+
+    finovox.not_ready_once(202, {"status": "processing"})
+    with freeze_time(job.next_poll_at):
+        jobs.job_poll(job.pk)
+    page = client.get(url).content.decode()
+    assert 'class="job-note">Finovox: not ready yet (HTTP 202: processing).</p>' in page
+
+    finovox.forgets_token()
+    with freeze_time(reload(job).next_poll_at):
+        jobs.job_poll(job.pk)
+    assert reload(job).status == "expired"
+    page = client.get(url).content.decode()
+    assert "Finovox no longer knows this analysis (HTTP 404: retrieve_token not found or" in page
+    assert f'action="{reverse("kyc:job-retry", args=[job.pk])}"' in page  # the Retry button
+
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(url).content.decode()
+    assert "Finovox ne connaît plus cette analyse (HTTP 404\u00a0: retrieve_token" in french
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "gone"),
+    [
+        (404, "retrieve_token not found or expired", True),
+        (404, "", True),
+        (404, "Result not ready yet", False),
+        (404, "Still processing", False),
+        (202, "processing", False),
+        (202, "", False),
+        (400, "Result not ready", False),
+        (400, "retrieve_token expired", True),
+        (409, "unknown retrieve_token", True),
+    ],
+)
+def test_what_counts_as_a_token_finovox_no_longer_knows(status, message, gone):
+    assert says_gone(status, message) is gone
 
 
 @pytest.mark.django_db
@@ -337,7 +415,7 @@ def test_an_unknown_global_risk_is_orange_with_a_reason():
 def test_no_result_60_minutes_after_submission_expires_the_job(finovox):
     with freeze_time("2025-03-03 09:00:00"):
         job = submitted(finovox)
-    finovox.retrieve_answers(json_response({"detail": "Not found"}, 404))
+    finovox.retrieve_answers(json_response({"status": "processing"}, 202))
 
     with freeze_time("2025-03-03 09:59:00"):
         jobs.job_poll(job.pk, force=True)

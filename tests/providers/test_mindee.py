@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import threading
 import time
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from freezegun import freeze_time
@@ -37,6 +39,7 @@ from tests.fake_vendors import (
     mfield,
     mindee_error,
     mindee_sign,
+    passport_prediction,
     passport_response,
     run_db_worker,
     serving,
@@ -176,8 +179,11 @@ def test_a_passport_is_read_synchronously_and_completes_at_submission(mindee):
         "passport-doc-1",
     )
     assert ocr.report == report
-    assert report.summary["fields"]["last_name"] == {"value": "MARTIN", "confidence": 0.99}
-    assert report.summary["birth_place"] == "PARIS"
+    # Every field as Mindee named it, with its confidence.
+    assert report.summary["fields"]["surname"] == {"value": "MARTIN", "confidence": 0.99}
+    assert report.summary["fields"]["given_names"] == {"value": "MARIE CLAIRE", "confidence": 0.97}
+    assert report.summary["fields"]["birth_place"] == {"value": "PARIS", "confidence": 0.99}
+    assert report.summary["low_confidence_fields"] == []
     assert report.summary["product"] == "mindee/passport 1.1"
     assert report.raw["document"]["id"] == "passport-doc-1"
 
@@ -193,9 +199,67 @@ def test_a_low_confidence_field_turns_the_report_orange_and_the_reading_uncertai
     assert (report.flag_color, report.flag_value) == ("orange", "low confidence")
     [reason] = report.reasons
     assert reason["code"] == "mindee_low_confidence"
-    assert reason["criteria"] == {"field": "date_of_birth", "confidence": 0.41}
-    assert report.summary["low_confidence_fields"] == ["date_of_birth"]
+    assert reason["criteria"] == {"field": "birth_date", "confidence": 0.41, "threshold": 0.8}
+    assert report.summary["low_confidence_fields"] == ["birth_date"]
     assert OcrResult.objects.get(document=job.document).fields["status"] == "UNCERTAIN"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [("birth_place", "Birth place"), ("gender", "Sex"), ("mrz2", "MRZ line 2")],
+)
+def test_any_field_read_with_low_confidence_turns_the_report_orange_with_a_reason(
+    mindee, field, label
+):
+    # Not one of the "key" identity fields: a 0.41 is still a reading nobody should trust.
+    value = passport_prediction()[field]["value"]
+    mindee.passport_answers(json_response(passport_response(**{field: mfield(value, 0.41)}), 201))
+    job = mindee_job(identity_document())
+    jobs.job_submit(job.pk)
+    report = Report.objects.get(job=job)
+    assert (report.flag_color, report.flag_value) == ("orange", "low confidence")
+    [reason] = report.reasons
+    assert (reason["code"], reason["level"]) == ("mindee_low_confidence", "suspicious")
+    assert reason["title"] == f"Low confidence: {label}"
+    assert reason["detail"] == f"Read as '{value}' with 41% confidence (threshold 80%)."
+    assert report.summary["fields"][field] == {"value": value, "confidence": 0.41}
+    assert report.summary["low_confidence_fields"] == [field]
+    assert report.summary["min_confidence"] == 0.41
+
+
+@pytest.mark.django_db
+def test_every_low_field_gets_its_own_reason_and_the_report_page_shows_each_confidence(
+    mindee, client, settings
+):
+    mindee.passport_answers(
+        json_response(
+            passport_response(
+                birth_place=mfield("PARIS", 0.41),
+                gender=mfield("F", 0.55),
+                surname=mfield("MARTIN"),
+            ),
+            201,
+        )
+    )
+    job = mindee_job(identity_document())
+    jobs.job_submit(job.pk)
+    report = Report.objects.get(job=job)
+    assert sorted(r["criteria"]["field"] for r in report.reasons) == ["birth_place", "gender"]
+    client.force_login(make_user("mindee-analyst", role="analyst"))
+    url = reverse("kyc:report-detail", args=[report.pk])
+
+    page = client.get(url).text
+    assert "Low confidence: Birth place" in page
+    assert "Read as &#x27;PARIS&#x27; with 41% confidence (threshold 80%)." in page
+    rows = re.findall(r'<tr class="row-warn">\s*<th scope="row">([^<]+)</th>', page)
+    assert rows == ["Sex", "Birth place"]  # in a document's reading order, on both databases
+    assert " 41 %" in page and " 55 %" in page and " 99 %" in page
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(url).text
+    assert "Fiabilité faible\u00a0: Lieu de naissance" in french
+    assert "Lu &#x27;PARIS&#x27; avec une fiabilité de 41\u00a0% (seuil 80\u00a0%)." in french
 
 
 @pytest.mark.django_db
@@ -233,11 +297,13 @@ def test_an_id_card_is_queued_then_polled_until_the_302_to_its_document(mindee, 
         jobs.job_poll(job.pk)
     job = reload(job)
     assert job.status == "processing"
+    assert job.last_error == "Mindee: not ready yet (job waiting)."  # Mindee's word, shown
 
     with freeze_time(job.next_poll_at):
         jobs.job_poll(job.pk)
     job = reload(job)
     assert job.status == "completed", job.last_error
+    assert job.last_error == ""
     assert mindee.queue_polls == [f"Token {MINDEE_KEY}"] * 2
 
     ocr = OcrResult.objects.get(document=job.document)

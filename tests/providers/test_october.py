@@ -200,17 +200,22 @@ def test_a_company_file_goes_through_the_real_worker_to_reports_and_officers(
         assert job.status == "submitted"
         assert job.external_id == request_id  # what the webhook names
 
-    # October finishes both X-Rays and says so.
+    # October finishes both X-Rays and says so, one new_report per report.
     doc_report = fake.add_doc_report(medium_id)
-    fake.add_manager_report(request_id)
-    response = post_webhook(client, fake.webhook_body(doc_report))
-    assert response.status_code == 200
+    manager_report = fake.add_manager_report(request_id)
+    calls_before = len(fake.calls)
+    for report_id in (doc_report, manager_report):
+        response = post_webhook(client, fake.webhook_body(report_id))
+        assert response.status_code == 200
 
     worker = run_worker(fake, tmp_path / "private")
     assert worker.returncode == 0, worker.stderr[-3000:]
     assert_tasks_succeeded()
 
-    assert WebhookEvent.objects.get().state == "processed"
+    assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"processed"}
+    # Each webhook's re-fetch is the guide's GET /reports/{reportId}, never a re-listing.
+    after = [f"{method} {path}" for method, path in fake.calls[calls_before:]]
+    assert set(after) == {f"GET /reports/{doc_report}", f"GET /reports/{manager_report}"}
     assert (reload(doc_job).status, reload(request_job).status) == ("completed", "completed")
     report = Report.objects.get(source="doc_xray")
     assert (report.document_id, report.job_id, report.external_id) == (
@@ -589,6 +594,113 @@ def test_a_duplicate_webhook_is_stored_twice_and_processed_once(
         jobs.job_poll(job_id, force=True)
     assert document.jobs.get().status == "completed"
     assert Report.objects.filter(source="doc_xray").count() == 1
+
+
+def run_refetches(since: set) -> None:
+    """Run the refetch tasks enqueued since the `task_ids()` snapshot `since`, as a worker
+    would: the task itself, with the arguments it was given."""
+    from kyc import tasks
+
+    for result in refetch_tasks(since):
+        tasks.refetch_job_task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+
+
+def task_ids() -> set:
+    return set(DBTaskResult.objects.values_list("id", flat=True))
+
+
+def refetch_tasks(since: set) -> list[DBTaskResult]:
+    return [
+        result
+        for result in DBTaskResult.objects.filter(task_path="kyc.tasks.refetch_job_task")
+        if result.id not in since
+    ]
+
+
+def test_a_new_report_webhook_reads_that_report_as_the_guide_says_and_does_not_relist(
+    fake, client, django_capture_on_commit_callbacks
+):
+    customer, document, request_id, medium_id = submitted_company_file(fake)
+    doc_job, request_job = document.jobs.get(), manager_job(customer)
+    doc_report = fake.add_doc_report(medium_id)
+    calls_before = len(fake.calls)
+
+    since = task_ids()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_webhook(client, fake.webhook_body(doc_report)).status_code == 200
+        webhooks.webhook_process(WebhookEvent.objects.get().pk)
+    refetches = refetch_tasks(since)
+    assert {r.queue_name for r in refetches} == {"october"}
+    assert {tuple(r.args_kwargs["args"][1]) for r in refetches} == {(doc_report,)}
+    run_refetches(since)
+
+    # Both October jobs of the request were re-fetched, each with GET /reports/{reportId}.
+    assert fake.api_calls()[calls_before:] == [f"GET /reports/{doc_report}"] * 2
+    report = Report.objects.get(source="doc_xray")
+    assert (report.job_id, report.external_id, report.document_id) == (
+        doc_job.pk,
+        doc_report,
+        document.pk,
+    )
+    assert reload(doc_job).status == "completed"
+    # A Doc X-Ray report is not the Manager X-Ray's: that job waits for its own report.
+    assert reload(request_job).status == "processing"
+    assert not Officer.objects.exists()
+
+    manager_report = fake.add_manager_report(request_id)
+    since = task_ids()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, fake.webhook_body(manager_report))
+        webhooks.webhook_process(WebhookEvent.objects.latest("id").pk)
+    run_refetches(since)
+    assert fake.api_calls()[calls_before + 2 :] == [f"GET /reports/{manager_report}"]
+    assert reload(request_job).status == "completed"
+    assert Officer.objects.filter(request__customer=customer).count() == 1
+    assert fake.api_calls("GET", "/reports") == []  # the list was never needed
+
+
+def test_a_webhook_naming_a_report_october_does_not_know_leaves_the_jobs_to_their_polls(
+    fake, client, django_capture_on_commit_callbacks
+):
+    customer, document, request_id, medium_id = submitted_company_file(fake)
+    doc_job = document.jobs.get()
+    body = json.dumps(
+        {"event": "new_report", "requestId": request_id, "reportId": "rep_unknown"}
+    ).encode()
+
+    since = task_ids()
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, body)
+        webhooks.webhook_process(WebhookEvent.objects.get().pk)
+    run_refetches(since)
+
+    assert fake.api_calls("GET", "/reports/rep_unknown") == ["GET /reports/rep_unknown"] * 2
+    for job in (reload(doc_job), manager_job(customer)):
+        assert (job.status, job.error_count) == ("processing", 0)  # not failed by a 404
+    # The scheduled poll still lists the request's reports: the fallback finds the report.
+    fake.add_doc_report(medium_id)
+    with due(doc_job):
+        jobs.job_poll(doc_job.pk)
+    assert reload(doc_job).status == "completed"
+    assert fake.api_calls("GET", "/reports")
+
+
+@pytest.mark.parametrize(
+    "report_id", ["../requests/req_1", "rep\u0000x", "rep/1", "a" * 129, " ", "", 42.5]
+)
+def test_a_report_id_that_does_not_look_like_one_is_never_fetched(report_id):
+    body = json.dumps({"event": "new_report", "requestId": "req_1", "reportId": report_id})
+    info = october.OctoberProvider().parse_webhook({}, body.encode())
+    assert info.external_ids == ("req_1",)
+    assert info.resource_ids == ()
+
+
+def test_only_a_new_report_announces_a_report_to_fetch():
+    provider = october.OctoberProvider()
+    body = {"requestId": "req_1", "reportId": "rep_1"}
+    new = provider.parse_webhook({}, json.dumps({"event": "new_report", **body}).encode())
+    other = provider.parse_webhook({}, json.dumps({"event": "update_request", **body}).encode())
+    assert (new.resource_ids, other.resource_ids) == (("rep_1",), ())
 
 
 def test_a_webhook_for_an_unknown_request_is_acknowledged_stored_and_ignored(fake, client):
