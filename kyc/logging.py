@@ -4,8 +4,8 @@
 job id onto every record; `JsonFormatter` writes the record as one JSON line. Both are wired in
 settings.LOGGING (LOG_FORMAT=json) and, for gunicorn's own logs, in gunicorn.conf.py.
 
-The job id is a contextvar set by the job tasks (kyc/tasks.py) around the engine call, so any
-line logged inside job code, by our modules or by a library, carries it.
+The job id is a contextvar set by the job tasks (kyc/services/jobs.py) around the engine call,
+so any line logged inside job code, by our modules or by a library, carries it.
 """
 
 from __future__ import annotations

@@ -1,45 +1,21 @@
-"""Background tasks: thin wrappers, ids in, a service call out. Each re-reads its row and checks
-its state, so running a task twice is harmless."""
+"""Every background task, by the name queued rows and operators know it by.
+
+Each task is defined beside the service it runs (kyc.services.jobs, .ocr, .webhooks), so that a
+service enqueues the task object itself and no service imports this module: no import cycle.
+These names stay importable because a queued task is stored by its path: rows enqueued before
+the tasks moved (`kyc.tasks.submit_job_task`) still run after an upgrade.
+"""
 
 from __future__ import annotations
 
-from django.tasks import task
+from kyc.services.jobs import poll_job_task, refetch_job_task, submit_job_task
+from kyc.services.ocr import push_ocr_correction_task
+from kyc.services.webhooks import process_webhook_task
 
-from kyc.logging import job_context
-from kyc.services import jobs, ocr, webhooks
-
-
-@task()
-def submit_job_task(job_id: int) -> None:
-    with job_context(job_id):  # log lines inside carry the job id
-        jobs.job_submit(job_id)
-
-
-@task()
-def poll_job_task(job_id: int) -> None:
-    with job_context(job_id):
-        jobs.job_poll(job_id)
-
-
-@task()
-def refetch_job_task(job_id: int, announced_ids: list[str] | None = None) -> None:
-    """Poll now: a webhook said the provider has news for this job (`announced_ids`: the ids it
-    named, e.g. October's reportId, fetched directly)."""
-    with job_context(job_id):
-        jobs.job_poll(job_id, force=True, announced_ids=tuple(announced_ids or ()))
-
-
-@task()
-def process_webhook_task(event_id: int) -> None:
-    webhooks.webhook_process(event_id)
-
-
-@task()
-def sweep_jobs_task() -> None:
-    jobs.jobs_sweep()
-
-
-@task()
-def push_ocr_correction_task(correction_id: int) -> None:
-    """Deliver an OCR correction (with every earlier one of its result) to Artemis."""
-    ocr.ocr_push(correction_id)
+__all__ = [
+    "poll_job_task",
+    "process_webhook_task",
+    "push_ocr_correction_task",
+    "refetch_job_task",
+    "submit_job_task",
+]

@@ -32,12 +32,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.tasks import Task, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kyc import providers
 from kyc.i18n import Deferred, Message, as_detail, as_text
+from kyc.logging import job_context
 from kyc.models import (
     RISK_ORDER,
     AnalysisRequest,
@@ -164,11 +166,9 @@ def job_queue(provider_name: str) -> str:
     return provider.queue_name if provider is not None else "default"
 
 
-def _enqueue_job(task_name: str, job: ProviderJob, *args, run_after=None) -> None:
+def _enqueue_job(task: Task, job: ProviderJob, *args, run_after=None) -> None:
     """Enqueue a task of this job, on commit, on its provider's queue."""
-    enqueue_on_commit(
-        task_name, job.pk, *args, run_after=run_after, queue_name=job_queue(job.provider)
-    )
+    enqueue_on_commit(task, job.pk, *args, run_after=run_after, queue_name=job_queue(job.provider))
 
 
 def _lease() -> dt.timedelta:
@@ -206,7 +206,7 @@ def _create_job(
         customer=request.customer,
         after={"provider": provider.name, "operation": operation, "document": job.document_id},
     )
-    _enqueue_job("submit_job_task", job)
+    _enqueue_job(submit_job_task, job)
     return job
 
 
@@ -425,7 +425,7 @@ def job_submit(job_id: int) -> None:
         if submission.outcome is not None:
             _apply_outcome(job, provider, submission.outcome, now)
         else:
-            _enqueue_job("poll_job_task", job, run_after=job.next_poll_at)
+            _enqueue_job(poll_job_task, job, run_after=job.next_poll_at)
 
 
 def _vendor_request_turn(job: ProviderJob, provider: Provider) -> bool:
@@ -460,7 +460,7 @@ def _vendor_request_turn(job: ProviderJob, provider: Provider) -> bool:
         locked.attempts = max(locked.attempts - 1, 0)  # this turn called nobody
         locked.next_poll_at = retry_at
         locked.save(update_fields=["lease_expires_at", "attempts", "next_poll_at", "updated_at"])
-        _enqueue_job("submit_job_task", job, run_after=retry_at)
+        _enqueue_job(submit_job_task, job, run_after=retry_at)
     logger.info(
         "job %s waits for job %s to open the vendor request",
         job.pk,
@@ -563,7 +563,7 @@ def job_poll(job_id: int, *, force: bool = False, announced_ids: tuple[str, ...]
                     before={"status": before},
                     after={"status": job.status},
                 )
-            _enqueue_job("poll_job_task", job, run_after=job.next_poll_at)
+            _enqueue_job(poll_job_task, job, run_after=job.next_poll_at)
         else:
             _apply_outcome(job, provider, outcome, now)
 
@@ -575,7 +575,7 @@ def jobs_refetch(*, job_ids: Iterable[int], provider_name: str, announced_ids=()
     announced = [str(i) for i in announced_ids]
     for job_id in job_ids:
         args = (job_id, announced) if announced else (job_id,)
-        enqueue_on_commit("refetch_job_task", *args, queue_name=queue)
+        enqueue_on_commit(refetch_job_task, *args, queue_name=queue)
 
 
 # ---------------------------------------------------------------------------------------- errors
@@ -637,8 +637,8 @@ def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
         if retry_at is not None:
             job.next_poll_at = retry_at
             job.save()
-            task = "submit_job_task" if job.status == Status.QUEUED else "poll_job_task"
-            _enqueue_job(task, job, run_after=retry_at)
+            next_task = submit_job_task if job.status == Status.QUEUED else poll_job_task
+            _enqueue_job(next_task, job, run_after=retry_at)
         else:
             job.status = Status.FAILED
             job.finished_at = now
@@ -857,7 +857,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
         before=before,
         after={"status": job.status},
     )
-    _enqueue_job("submit_job_task", job)
+    _enqueue_job(submit_job_task, job)
     return job
 
 
@@ -896,7 +896,32 @@ def jobs_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 job.lease_expires_at = None
                 job.next_poll_at = None
                 job.save(update_fields=["lease_expires_at", "next_poll_at", "updated_at"])
-            task = "submit_job_task" if job.status == Status.QUEUED else "poll_job_task"
-            _enqueue_job(task, job)
+            next_task = submit_job_task if job.status == Status.QUEUED else poll_job_task
+            _enqueue_job(next_task, job)
             counts["requeued"] += 1
     return counts
+
+
+# ----------------------------------------------------------------------------------------- tasks
+# The tasks of this engine, beside what they run: ids in, a service call out. Each re-reads its
+# row and checks its state, so running one twice is harmless.
+
+
+@task()
+def submit_job_task(job_id: int) -> None:
+    with job_context(job_id):  # log lines inside carry the job id
+        job_submit(job_id)
+
+
+@task()
+def poll_job_task(job_id: int) -> None:
+    with job_context(job_id):
+        job_poll(job_id)
+
+
+@task()
+def refetch_job_task(job_id: int, announced_ids: list[str] | None = None) -> None:
+    """Poll now: a webhook said the provider has news for this job (`announced_ids`: the ids it
+    named, e.g. October's reportId, fetched directly)."""
+    with job_context(job_id):
+        job_poll(job_id, force=True, announced_ids=tuple(announced_ids or ()))

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,7 +47,6 @@ from kyc.services.queue import enqueue_on_commit
 logger = logging.getLogger(__name__)
 
 Sync = OcrCorrection.SyncStatus
-PUSH_TASK = "push_ocr_correction_task"
 # Pushes have a task queue of their own (settings.TASK_QUEUES), for the workers that hold the
 # Artemis credentials; one without them that takes a push anyway leaves it pending (`_claim`).
 PUSH_QUEUE = "artemis"
@@ -390,7 +390,7 @@ def ocr_correct(
     )
     touch_customer(customer)
     if status == Sync.PENDING:
-        enqueue_on_commit(PUSH_TASK, correction.pk, queue_name=PUSH_QUEUE)
+        enqueue_on_commit(push_ocr_correction_task, correction.pk, queue_name=PUSH_QUEUE)
     return correction
 
 
@@ -471,7 +471,7 @@ def ocr_push(correction_id: int) -> None:
         if not acquired:
             # Another worker is pushing this result; its PUT may not include this correction.
             enqueue_on_commit(
-                PUSH_TASK,
+                push_ocr_correction_task,
                 correction_id,
                 run_after=timezone.now() + dt.timedelta(seconds=BUSY_RETRY_SECONDS),
                 queue_name=PUSH_QUEUE,
@@ -581,7 +581,9 @@ def _push_failed(claim: _Claim, error: ProviderError) -> None:
                 retry_after=error.retry_after,
             )
             retry_at = now + dt.timedelta(seconds=delay)
-            enqueue_on_commit(PUSH_TASK, claim.target.pk, run_after=retry_at, queue_name=PUSH_QUEUE)
+            enqueue_on_commit(
+                push_ocr_correction_task, claim.target.pk, run_after=retry_at, queue_name=PUSH_QUEUE
+            )
         audit_record(
             actor=None,
             action="ocr.sync_error",
@@ -648,7 +650,7 @@ def _requeue(result: OcrResult, *, actor, action: str) -> OcrCorrection | None:
         before={"status": before},
         after={"status": Sync.PENDING},
     )
-    enqueue_on_commit(PUSH_TASK, latest.pk, queue_name=PUSH_QUEUE)
+    enqueue_on_commit(push_ocr_correction_task, latest.pk, queue_name=PUSH_QUEUE)
     return latest
 
 
@@ -813,3 +815,9 @@ def _keep_artemis_id(
                 after={field: artemis_id},
             )
         setattr(obj, field, getattr(locked, field))
+
+
+@task()
+def push_ocr_correction_task(correction_id: int) -> None:
+    """Deliver an OCR correction (with every earlier one of its result) to Artemis."""
+    ocr_push(correction_id)

@@ -6,18 +6,19 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.tasks import Task
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(
-    task_name: str,
+    task: Task,
     *args,
     run_after: dt.datetime | None = None,
     queue_name: str | None = None,
 ) -> None:
-    """Enqueue `kyc.tasks.<task_name>(*args)` once the current transaction commits.
+    """Enqueue `task(*args)` once the current transaction commits.
 
     Task arguments are ids and strings; the task re-reads its rows. `robust`: a broken task
     backend must not turn a committed change into an error page; the row is already saved and
@@ -25,9 +26,6 @@ def enqueue_on_commit(
     (a provider's jobs go to its own, see Provider.queue_name); one the backend does not know
     falls back to the task's default queue rather than losing the task.
     """
-    from kyc import tasks
-
-    task = getattr(tasks, task_name)
     if queue_name and queue_name != task.queue_name:
         queues = task.get_backend().queues
         if not queues or queue_name in queues:
@@ -36,7 +34,7 @@ def enqueue_on_commit(
             logger.warning(
                 "task queue %r is not configured: %s goes to %r",
                 queue_name,
-                task_name,
+                task.name,
                 task.queue_name,
             )
     if run_after is not None and run_after > timezone.now():
@@ -49,7 +47,7 @@ def enqueue_on_commit(
     transaction.on_commit(lambda: task.enqueue(*args), robust=True)
 
 
-def _whole_seconds(task) -> bool:
+def _whole_seconds(task: Task) -> bool:
     from django_tasks_rq import RQBackend
 
     return isinstance(task.get_backend(), RQBackend)

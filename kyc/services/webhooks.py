@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -196,8 +197,6 @@ def _refuse(
 
 
 def _enqueue_processing(event_id: int) -> None:
-    from kyc.tasks import process_webhook_task
-
     try:
         process_webhook_task.enqueue(event_id)
     except Exception:
@@ -278,8 +277,6 @@ def webhooks_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     ends. While the queue is unreachable nothing is counted against a delivery: the sweep stops
     and the next one tries again. Safe to run at any time and from several places: processing
     is idempotent."""
-    from kyc.tasks import process_webhook_task
-
     now = now or timezone.now()
     counts = {"requeued": 0, "failed": 0}
     stale = list(
@@ -329,3 +326,8 @@ def _give_up(event_id: int, now: dt.datetime) -> int:
         after={"state": event.state, "requeued": event.requeued},
     )
     return 1
+
+
+@task()
+def process_webhook_task(event_id: int) -> None:
+    webhook_process(event_id)

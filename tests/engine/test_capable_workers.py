@@ -108,7 +108,7 @@ def test_a_vendors_jobs_go_to_the_vendors_own_queue(
     with django_capture_on_commit_callbacks(execute=True):
         document = statement()
     queues = dict(
-        DBTaskResult.objects.filter(task_path="kyc.tasks.submit_job_task").values_list(
+        DBTaskResult.objects.filter(task_path="kyc.services.jobs.submit_job_task").values_list(
             "args_kwargs__args__0", "queue_name"
         )
     )
@@ -148,7 +148,7 @@ def test_a_worker_without_the_vendors_credentials_leaves_the_job_for_one_that_ha
     ):
         assert jobs.jobs_sweep() == {"expired": 0, "requeued": 1}
     assert reload(job).status == "queued"
-    requeued = DBTaskResult.objects.filter(task_path="kyc.tasks.submit_job_task").latest(
+    requeued = DBTaskResult.objects.filter(task_path="kyc.services.jobs.submit_job_task").latest(
         "enqueued_at"
     )
     assert (requeued.args_kwargs["args"], requeued.queue_name) == ([job.pk], "finovox")
@@ -275,7 +275,7 @@ def test_database_workers_take_finovox_jobs_only_where_finovox_is_configured(
     document = statement()
     job = finovox_job(document)
     submit = DBTaskResult.objects.get(
-        task_path="kyc.tasks.submit_job_task", args_kwargs__args=[job.pk]
+        task_path="kyc.services.jobs.submit_job_task", args_kwargs__args=[job.pk]
     )
     media = tmp_path / "private"
 

@@ -59,7 +59,7 @@ def test_jobs_are_enqueued_only_after_the_upload_commits(django_capture_on_commi
     for callback in callbacks:
         callback()
     task = DBTaskResult.objects.get()
-    assert task.task_path == "kyc.tasks.submit_job_task"
+    assert task.task_path == "kyc.services.jobs.submit_job_task"
     assert task.args_kwargs["args"] == [job.pk]
 
 

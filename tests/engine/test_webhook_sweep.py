@@ -19,7 +19,7 @@ from tests.factories import make_customer, make_document, make_user
 from tests.fakes import sign
 from tests.scaleout.conftest import closed_port
 
-PROCESS_TASK = "kyc.tasks.process_webhook_task"
+PROCESS_TASK = "kyc.services.webhooks.process_webhook_task"
 
 
 def post(client, body: bytes, **extra):

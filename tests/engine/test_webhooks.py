@@ -51,13 +51,16 @@ def test_a_signed_webhook_is_stored_acknowledged_and_triggers_a_refetch(
     assert event.signature_verdict == "valid"
     assert event.event_type == "done"
     assert event.headers["X-Fake-Signature"] == sign(body)
-    assert DBTaskResult.objects.filter(task_path="kyc.tasks.process_webhook_task").count() == 1
+    assert (
+        DBTaskResult.objects.filter(task_path=webhooks.process_webhook_task.module_path).count()
+        == 1
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         webhooks.webhook_process(event.pk)
     event.refresh_from_db()
     assert event.state == "processed"
-    refetch = DBTaskResult.objects.get(task_path="kyc.tasks.refetch_job_task")
+    refetch = DBTaskResult.objects.get(task_path="kyc.services.jobs.refetch_job_task")
     assert refetch.args_kwargs["args"] == [job.pk]
 
     # The re-fetch polls at once, ahead of the scheduled poll, with our own credentials.
@@ -114,7 +117,9 @@ def test_a_missing_or_forged_signature_is_refused_stored_and_never_processed(cli
     event = WebhookEvent.objects.get()
     assert event.state == "rejected"
     assert event.signature_verdict == ("missing" if signature is None else "invalid")
-    assert not DBTaskResult.objects.filter(task_path="kyc.tasks.process_webhook_task").exists()
+    assert not DBTaskResult.objects.filter(
+        task_path=webhooks.process_webhook_task.module_path
+    ).exists()
     webhooks.webhook_process(event.pk)
     job.refresh_from_db()
     assert job.status == "submitted"

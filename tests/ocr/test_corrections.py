@@ -59,7 +59,7 @@ def test_a_correction_keeps_old_and_new_values_who_and_why(
     assert event.before == {"document_number": "19FR1Z345", "expiry_date": "2030-01-07"}
     assert event.after["document_number"] == "19FR12345"
     assert event.after["reason"] == REASON
-    task = DBTaskResult.objects.get(task_path="kyc.tasks.push_ocr_correction_task")
+    task = DBTaskResult.objects.get(task_path="kyc.services.ocr.push_ocr_correction_task")
     assert task.args_kwargs["args"] == [correction.pk]
 
 

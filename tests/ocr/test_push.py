@@ -30,7 +30,7 @@ from tests.ocr.fake_artemis import spring_error
 
 pytestmark = pytest.mark.django_db
 
-PUSH_TASK = "kyc.tasks.push_ocr_correction_task"
+PUSH_TASK = "kyc.services.ocr.push_ocr_correction_task"
 
 
 def correct(result: OcrResult, reason: str = "Checked against the scan.", **changes):

@@ -41,7 +41,7 @@ def test_the_task_worker_delivers_a_correction_to_artemis(artemis, db_tasks, pas
         reason="Misread by the OCR.",
         actor=make_user(role=None),
     )
-    assert DBTaskResult.objects.get().task_path == "kyc.tasks.push_ocr_correction_task"
+    assert DBTaskResult.objects.get().task_path == "kyc.services.ocr.push_ocr_correction_task"
 
     worker = run_db_worker(media_root=tmp_path / "private", **worker_env(artemis))
 

@@ -670,7 +670,7 @@ def test_a_valid_signed_webhook_finishes_the_job_before_the_next_poll(
         )
         with django_capture_on_commit_callbacks(execute=True):
             webhooks.webhook_process(event.pk)
-        refetch = DBTaskResult.objects.get(task_path="kyc.tasks.refetch_job_task")
+        refetch = DBTaskResult.objects.get(task_path="kyc.services.jobs.refetch_job_task")
         refetch_job_task.call(*refetch.args_kwargs["args"])
 
     job = reload(job)
@@ -762,4 +762,6 @@ def test_the_task_worker_finishes_a_job_on_a_signed_webhook_before_the_next_poll
     assert len(mindee.queue_polls) == 1
     assert WebhookEvent.objects.get().state == "processed"
     # The regular poll is still scheduled for later; it will find the job final and do nothing.
-    assert DBTaskResult.objects.filter(task_path="kyc.tasks.poll_job_task", status="READY").exists()
+    assert DBTaskResult.objects.filter(
+        task_path="kyc.services.jobs.poll_job_task", status="READY"
+    ).exists()

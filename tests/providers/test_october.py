@@ -579,13 +579,16 @@ def test_a_duplicate_webhook_is_stored_twice_and_processed_once(
     first, second = WebhookEvent.objects.order_by("id")
     assert (first.event_type, first.dedupe_key) == ("new_report", f"october:new_report:{report_id}")
     assert (second.state, second.duplicate_of_id) == ("duplicate", first.pk)
-    assert DBTaskResult.objects.filter(task_path="kyc.tasks.process_webhook_task").count() == 1
+    assert (
+        DBTaskResult.objects.filter(task_path=webhooks.process_webhook_task.module_path).count()
+        == 1
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         webhooks.webhook_process(first.pk)
         webhooks.webhook_process(second.pk)
         webhooks.webhook_process(first.pk)
-    refetches = DBTaskResult.objects.filter(task_path="kyc.tasks.refetch_job_task")
+    refetches = DBTaskResult.objects.filter(task_path="kyc.services.jobs.refetch_job_task")
     # Both October jobs of the request, once each: the webhook names the request.
     assert sorted(r.args_kwargs["args"][0] for r in refetches) == sorted(
         ProviderJob.objects.filter(request__customer=customer).values_list("pk", flat=True)
@@ -612,7 +615,7 @@ def task_ids() -> set:
 def refetch_tasks(since: set) -> list[DBTaskResult]:
     return [
         result
-        for result in DBTaskResult.objects.filter(task_path="kyc.tasks.refetch_job_task")
+        for result in DBTaskResult.objects.filter(task_path="kyc.services.jobs.refetch_job_task")
         if result.id not in since
     ]
 

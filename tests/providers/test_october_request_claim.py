@@ -56,7 +56,7 @@ def test_a_job_waits_while_another_job_of_the_file_opens_the_request(
     assert len(enqueued) == 1  # its submit task, for when it is due
     enqueued[0]()
     (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "kyc.tasks.submit_job_task" and task.args_kwargs["args"] == [
+    assert task.task_path == "kyc.services.jobs.submit_job_task" and task.args_kwargs["args"] == [
         manager.pk
     ]
     assert task.run_after >= manager.next_poll_at.replace(microsecond=0)
