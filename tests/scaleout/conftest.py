@@ -286,3 +286,72 @@ def s3_storage(settings, monkeypatch, s3_bucket) -> Bucket:
     """Documents in a fresh bucket, with AES256 server-side encryption."""
     use_s3(settings, monkeypatch, s3_bucket, S3_SSE="AES256", S3_PREFIX="kyc")
     return s3_bucket
+
+
+@contextlib.contextmanager
+def gunicorn_on_test_database(tmp_path: Path, **env: str) -> Iterator[Gunicorn]:
+    """`gunicorn kyc.wsgi` with the repository's gunicorn.conf.py on a free local port, serving
+    the test database (tests.settings; the test must be transactional to share its rows), until
+    the block ends. `env` adds to or overrides the environment (WEB_CONCURRENCY,
+    GUNICORN_THREADS, ...). Waits until it listens; fails with its log if it exits."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    full_env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        and not name.startswith(("GUNICORN_", "WEB_CONCURRENCY"))
+    }
+    full_env.update(database_env())
+    full_env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "XDG_RUNTIME_DIR": str(tmp_path),  # gunicorn's control socket
+            **env,
+        }
+    )
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "kyc.wsgi"],
+            env=full_env,
+            cwd=django_settings.BASE_DIR,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Gunicorn(process=process, port=port, log=log)
+    try:
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited:\n{server.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(listening, timeout=60, what="gunicorn to listen")
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]

@@ -7,15 +7,8 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django_tasks_db.models import DBTaskResult
 from freezegun import freeze_time
 
@@ -26,8 +19,7 @@ from kyc.services import webhooks
 from tests.factories import make_customer, make_document, make_user
 from tests.fake_vendors import MINDEE_SECRET, mindee_sign
 from tests.fakes import sign
-from tests.scaleout.conftest import wait_for
-from tests.test_task_workers import database_env
+from tests.scaleout.conftest import gunicorn_on_test_database
 
 OCTOBER = "kyc.providers.october.OctoberProvider"
 MINDEE = "kyc.providers.mindee.MindeeProvider"
@@ -281,55 +273,15 @@ def test_runserver_cannot_decode_a_chunked_delivery_and_answers_411(live_server,
     assert not WebhookEvent.objects.exists()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_sync_workers_store_a_chunked_delivery_whole_and_refuse_one_too_big(tmp_path):
-    port = free_port()
     env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-        and not name.startswith(("GUNICORN_", "WEB_CONCURRENCY"))
+        "KYC_TEST_PROVIDERS": "tests.fakes.FakeProvider",
+        "WEBHOOK_MAX_BYTES": "4096",
+        "WEB_CONCURRENCY": "1",  # sync worker, gunicorn's default worker class
+        "GUNICORN_PRELOAD": "false",
     }
-    env.update(database_env())
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "KYC_TEST_PROVIDERS": "tests.fakes.FakeProvider",
-            "WEBHOOK_MAX_BYTES": "4096",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",  # sync worker, gunicorn's default worker class
-            "GUNICORN_PRELOAD": "false",
-            "XDG_RUNTIME_DIR": str(tmp_path),
-        }
-    )
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as handle:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "kyc.wsgi"],
-            env=env,
-            cwd=django_settings.BASE_DIR,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-
-        def answering():
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(answering, timeout=60, what="gunicorn to listen")
+    with gunicorn_on_test_database(tmp_path, **env) as server:
         bodies = [
             json.dumps({"event": "done", "delivery": f"g{n}", "pad": "x" * 3000}).encode()
             for n in range(2)
@@ -337,7 +289,7 @@ def test_gunicorn_sync_workers_store_a_chunked_delivery_whole_and_refuse_one_too
         for body in bodies:
             status, answer = raw_chunked_post(
                 "127.0.0.1",
-                port,
+                server.port,
                 "/webhooks/fake/",
                 body,
                 {"Content-Type": "application/json", "X-Fake-Signature": sign(body)},
@@ -346,15 +298,12 @@ def test_gunicorn_sync_workers_store_a_chunked_delivery_whole_and_refuse_one_too
         too_big = json.dumps({"event": "done", "delivery": "big", "pad": "x" * 9000}).encode()
         status, _answer = raw_chunked_post(
             "127.0.0.1",
-            port,
+            server.port,
             "/webhooks/fake/",
             too_big,
             {"Content-Type": "application/json", "X-Fake-Signature": sign(too_big)},
         )
         assert status == 413
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     events = list(WebhookEvent.objects.order_by("pk"))
     assert [bytes(event.body) for event in events] == bodies

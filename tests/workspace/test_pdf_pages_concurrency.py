@@ -9,14 +9,10 @@ and behind gunicorn with threads; each server must still answer afterwards.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -30,8 +26,7 @@ from kyc.analysis import pdf_render
 from kyc.models import Document
 from tests.analysis.specimens import build_text_pdf
 from tests.factories import make_customer, make_document, make_user
-from tests.fake_vendors import database_env
-from tests.scaleout.conftest import wait_for
+from tests.scaleout.conftest import gunicorn_on_test_database
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PAGE_COUNTS = (2, 6, 9)
@@ -161,12 +156,6 @@ def test_the_threaded_live_server_renders_every_page_at_once_and_keeps_answering
     _viewer_still_answers(live_server.url, cookies, documents[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_with_threads_renders_every_page_at_once_and_keeps_answering(
     pdf_documents, settings, tmp_path
@@ -175,57 +164,19 @@ def test_gunicorn_with_threads_renders_every_page_at_once_and_keeps_answering(
     the case that crashed."""
     _customer, documents = pdf_documents
     cookies = _session_for(make_user("viewer", role="analyst"))
-    port = _free_port()
     env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "SQLITE_PATH", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-        and not name.startswith(("GUNICORN_", "WEB_CONCURRENCY"))
+        "PRIVATE_MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "8",
     }
-    env.update(database_env())
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "PRIVATE_MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_THREADS": "8",
-            "XDG_RUNTIME_DIR": str(tmp_path),
-        }
-    )
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as handle:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "kyc.wsgi"],
-            env=env,
-            cwd=django_settings.BASE_DIR,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-
-        def answering():
-            if server.poll() is not None:
-                pytest.fail(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-            try:
-                return requests.get(base + "/healthz/", timeout=5)
-            except requests.ConnectionError:
-                return None
-
-        wait_for(answering, timeout=60, what="gunicorn to answer")
-
-        results = _hammer(base, cookies, documents)
+    with gunicorn_on_test_database(tmp_path, **env) as server:
+        results = _hammer(server.url, cookies, documents)
 
         assert all(result == (200, PNG) for result in results), (
             sorted(set(results)),
-            log.read_text()[-3000:],
+            server.log_tail(),
         )
-        _viewer_still_answers(base, cookies, documents[-1])
-        assert server.poll() is None, log.read_text()[-3000:]
+        _viewer_still_answers(server.url, cookies, documents[-1])
+        assert server.process.poll() is None, server.log_tail()
         # The worker that rendered is the one gunicorn started: it never died and was replaced.
-        assert log.read_text().count("Booting worker") == 1, log.read_text()[-3000:]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        assert server.log.read_text().count("Booting worker") == 1, server.log_tail()
