@@ -35,8 +35,8 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import percentile  # noqa: E402
-from kyc import bench_data  # noqa: E402
-from kyc.demo import documents, mrz  # noqa: E402
+from demo import bench as bench_data  # noqa: E402
+from demo import documents, mrz  # noqa: E402
 from kyc.models import Customer, Document, ProviderJob, Report, WebhookEvent  # noqa: E402
 
 ANALYST = f"{bench_data.USER_PREFIX}analyst-00"

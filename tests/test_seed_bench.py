@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q
 from django.test import Client
 
-from kyc import bench_data
+from demo import bench as bench_data
 from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,

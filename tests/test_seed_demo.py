@@ -28,8 +28,8 @@ from django.utils import timezone, translation
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from demo import builder, catalog, mrz
 from kyc.dates import add_years
-from kyc.demo import builder, catalog, mrz
 from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,

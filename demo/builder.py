@@ -32,10 +32,10 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
 
+from demo import catalog, documents, mrz, payloads
+from demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc import roles, services
 from kyc.dates import add_years
-from kyc.demo import catalog, documents, mrz, payloads
-from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc.i18n import Deferred, as_detail, as_text
 from kyc.models import (
     AnalysisRequest,

@@ -11,7 +11,7 @@ explicit primary keys (no RETURNING round trip, related rows point to ids known 
 transaction per batch. No service runs per row, no task is enqueued, no per-object audit row is
 written beyond the timeline's.
 
-Payloads come from kyc.demo.payloads (the demo seeder's builders), so their shapes follow the
+Payloads come from demo.payloads (the demo seeder's builders), so their shapes follow the
 vendor contracts. Identity reports (local MRZ reader, Mindee) and OCR results are built per
 document because they carry the customer's name and a document number that the queue's search
 finds. Document forensics payloads (Doc X-Ray, Finovox, built-in forensics) do not name the
@@ -19,7 +19,7 @@ customer: they are drawn from a pool of pre-built variants per (source, kind, ve
 building a million of them would dominate the seeding time without changing their size or shape.
 
 Files: every Document row points to one of six real sample files (a passport JPEG, an identity
-card PNG and four PDFs drawn by kyc.demo.documents), stored once under `bench/` in the default
+card PNG and four PDFs drawn by demo.documents), stored once under `bench/` in the default
 storage, with their true sha256, size and detected type. Writing a file per document would mean
 hundreds of thousands of files and gigabytes for pages that never read them, while the document
 viewer and the file view still work on any bench document. The flip side: erasing or purging one
@@ -48,10 +48,10 @@ from django.db.models import Max
 from django.utils import timezone
 from stdnum import luhn
 
+from demo import catalog, documents, mrz, payloads
+from demo.builder import _DECISION_STORIES, DEADLINE, DURATION, FAILURES, operation_of
+from demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc import intake, roles
-from kyc.demo import catalog, documents, mrz, payloads
-from kyc.demo.builder import _DECISION_STORIES, DEADLINE, DURATION, FAILURES, operation_of
-from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc.i18n import as_detail, as_text
 from kyc.models import (
     RISK_ORDER,

@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from kyc.demo import mrz
-from kyc.demo.documents import FileOrigin, IdentityDocument
+from demo import mrz
+from demo.documents import FileOrigin, IdentityDocument
 
 CLEAN, SUSPICIOUS, FRAUDULENT = "clean", "suspicious", "fraudulent"
 COLOR_FOR_RISK = {"low": "green", "medium": "orange", "high": "red"}
