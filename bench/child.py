@@ -81,7 +81,7 @@ def _time(client: Client, urls: list[str], count: int, warmup: int, headers: dic
 
 def pages(args: argparse.Namespace) -> dict:
     customers = Customer.objects.count()
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
+    live = bench_data.live_status_customer()
     company = (
         Customer.objects.filter(kind=Customer.Kind.COMPANY, pk__gte=customers // 2)
         .order_by("pk")
@@ -139,8 +139,8 @@ def session(args: argparse.Namespace) -> dict:
 
 
 def info(args: argparse.Namespace) -> dict:
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
-    target = Customer.objects.get(artemis_customer_id=bench_data.UPLOAD_TARGET_MARKER)
+    live = bench_data.live_status_customer()
+    target = bench_data.upload_target()
     pending = ProviderJob.objects.filter(
         request__customer=live, status__in=ProviderJob.ACTIVE_STATUSES
     ).count()
@@ -215,7 +215,7 @@ def _pdf(index: int) -> bytes:
 def upload(args: argparse.Namespace) -> dict:
     """Each upload goes through the upload view (test client, in this process); the worker
     process analyses it. Timed from the request to the moment the job's report is stored."""
-    target = Customer.objects.get(artemis_customer_id=bench_data.UPLOAD_TARGET_MARKER)
+    target = bench_data.upload_target()
     url = reverse("kyc:document-upload", args=[target.requests.get().pk])
     client = _client(ANALYST)
     started_run = timezone.now()

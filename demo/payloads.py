@@ -1,4 +1,6 @@
-"""Vendor-shaped raw payloads for the demo reports, each with its normalised reading.
+"""Vendor-shaped raw payloads for the demo reports, each with its normalised reading in the
+provider interface's own types (`kyc.providers.base`), which the job engine stores as it stores a
+real provider's answer.
 
 The raw shapes follow shared/vendor-apis.md: October Doc X-Ray (1.4) and Manager X-Ray (1.4),
 Finovox `risk` + `explanation` (2.2), Mindee V1 passport and international ID (3.2, 3.3). The
@@ -14,33 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from demo import mrz
+from demo import catalog, mrz
 from demo.documents import FileOrigin, IdentityDocument
+from kyc.providers.base import OcrData, OfficerData, Reason, ReportData
+from kyc.providers.october import OctoberReport, manager_xray_data
 
 CLEAN, SUSPICIOUS, FRAUDULENT = "clean", "suspicious", "fraudulent"
 COLOR_FOR_RISK = {"low": "green", "medium": "orange", "high": "red"}
 # Below this, a required identity field makes a Mindee report orange (MINDEE_MIN_CONFIDENCE).
 MIN_CONFIDENCE = 0.8
-
-
-@dataclass
-class ReportData:
-    raw: dict[str, Any]
-    flag_color: str
-    flag_value: str
-    score: float
-    reasons: list[dict[str, Any]]
-    summary: dict[str, Any]
-    external_id: str = ""
-
-
-@dataclass
-class OcrData:
-    fields: dict[str, Any]
-    confidence: dict[str, float] = field(default_factory=dict)
 
 
 def hex_id(rng: random.Random, length: int = 24) -> str:
@@ -73,6 +60,10 @@ def normalise_reason(reason: dict[str, Any]) -> dict[str, Any]:
         "sentiment": SENTIMENTS.get(reason["sentiment"], "neutral"),
         "criteria": reason["criteria"],
     }
+
+
+def _reasons(reasons: list[dict[str, Any]]) -> tuple[Reason, ...]:
+    return tuple(Reason(**reason) for reason in reasons)
 
 
 def _reason(
@@ -271,11 +262,12 @@ def doc_xray(
     reasons = _document_reasons(rng, kind=kind, verdict=verdict, origin=origin, pdf=pdf)
     raw, value, color = _document_report(rng, reasons, kind=kind, verdict=verdict)
     return ReportData(
+        source="doc_xray",
         raw=raw,
         flag_color=color,
         flag_value=repr(value),
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary=_summary(raw),
         external_id=hex_id(rng),
     )
@@ -307,11 +299,12 @@ def local_forensics(
         **raw,
     }
     return ReportData(
+        source="local_forensics",
         raw=raw,
         flag_color=color,
         flag_value=f"{value:.4f}",
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary=_summary(raw),
     )
 
@@ -412,11 +405,12 @@ def finovox_risk(
         )
     summary = {key: raw[key] for key in raw if key not in ("name", "explanation")}
     return ReportData(
+        source="finovox_risk",
         raw=raw,
         flag_color=COLOR_FOR_RISK[global_risk],
         flag_value=global_risk,
         score=round(rng.uniform(low, high), 4),
-        reasons=reasons,
+        reasons=_reasons(reasons),
         summary=summary,
     )
 
@@ -426,6 +420,95 @@ def finovox_risk(
 ALERT_LEVELS = {"low": None, "medium": "suspicious", "high": "fraudulent"}
 
 
+def manager_persons(
+    rng: random.Random,
+    *,
+    company: str,
+    siren: str,
+    registered: dt.date,
+    risk: str,
+    today: dt.date,
+    new_siren: Callable[[], str],
+) -> list[dict[str, Any]]:
+    """Manager X-Ray persons of a company, shaped as October's `report.raw.persons`: one to three
+    managers, some with other companies, dated alerts whose worst level follows `risk`."""
+    people = rng.sample(catalog.OFFICERS, rng.choice([1, 1, 2, 2, 3]))
+    persons = []
+    for first_name, last_name, _sex in people:
+        start = registered + dt.timedelta(days=rng.randint(0, 900))
+        start = min(start, today - dt.timedelta(days=200))
+        companies = [
+            {
+                "name": company,
+                "code": {"id": siren, "type": "siren"},
+                "jobStartDate": start.isoformat(),
+                "jobEndDate": None,
+                "alerts": [],
+            }
+        ]
+        for other in rng.sample(catalog.OTHER_COMPANIES, rng.choice([0, 1, 1, 2])):
+            other_start = today - dt.timedelta(days=rng.randint(900, 6000))
+            ended = rng.random() < 0.5
+            end = other_start + dt.timedelta(days=rng.randint(300, 800)) if ended else None
+            companies.append(
+                {
+                    "name": other,
+                    "code": {"id": new_siren(), "type": "siren"},
+                    "jobStartDate": other_start.isoformat(),
+                    "jobEndDate": end.isoformat() if end else None,
+                    "alerts": [],
+                }
+            )
+        persons.append(
+            {
+                "lastname": last_name,
+                "firstname": first_name,
+                "birthdate": dt.date(
+                    rng.randint(1952, 1988), rng.randint(1, 12), rng.randint(1, 28)
+                ).isoformat(),
+                # A fraction, as in October's example ("confidencePercentage": 1).
+                "confidencePercentage": rng.choice([1, 1, 0.97, 0.92, 0.85]),
+                "companies": companies,
+            }
+        )
+    _alerts(rng, persons, risk, today)
+    return persons
+
+
+def _alerts(rng: random.Random, persons: list[dict[str, Any]], risk: str, today: dt.date) -> None:
+    low = [alert for alert in catalog.ALERTS if alert[1] == "low"]
+    worst = {CLEAN: None, SUSPICIOUS: "medium", FRAUDULENT: "high"}[risk]
+    slots = [company for person in persons for company in person["companies"]]
+    for company in slots:
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            _alert(rng, company, rng.choice(low), today)
+    if worst:
+        # The alert that drives the flag sits on another company of a manager when there is
+        # one (the usual story), else on the customer itself.
+        target = slots[-1] if len(slots) > 1 else slots[0]
+        choices = [alert for alert in catalog.ALERTS if alert[1] == worst]
+        _alert(rng, target, rng.choice(choices), today, recent=rng.random() < 0.5)
+    if not any(company["alerts"] for company in slots):
+        _alert(rng, slots[0], rng.choice(low), today, recent=True)
+
+
+def _alert(
+    rng: random.Random,
+    company: dict[str, Any],
+    alert: tuple[str, str],
+    today: dt.date,
+    recent: bool = False,
+) -> None:
+    recent = recent or rng.random() < 0.25
+    days = rng.randint(0, 29) if recent else rng.randint(30, 730)
+    date = (today - dt.timedelta(days=days)).isoformat()
+    name, level = alert
+    if any(a["name"] == name and a["date"] == date for a in company["alerts"]):
+        return
+    company["alerts"].append({"date": date, "name": name, "level": level})
+    company["alerts"].sort(key=lambda a: a["date"], reverse=True)
+
+
 def manager_xray(
     rng: random.Random,
     *,
@@ -433,8 +516,9 @@ def manager_xray(
     siren: str,
     persons: list[dict[str, Any]],
     today: dt.date,
-) -> ReportData:
-    """October Manager X-Ray `report.raw` (vendor-apis.md 1.4) from already-shaped persons."""
+) -> tuple[ReportData, tuple[OfficerData, ...]]:
+    """October Manager X-Ray `report.raw` (vendor-apis.md 1.4) from already-shaped persons, and
+    its officers as the October provider reads them (`manager_xray_data`)."""
     raw = {
         "request": {"id": request_id, "code": {"id": siren, "type": "siren"}},
         "persons": persons,
@@ -469,22 +553,27 @@ def manager_xray(
                 )
     worst = "high" if counts["high"] else "medium" if counts["medium"] else "low"
     low, high = {"low": (0.02, 0.15), "medium": (0.4, 0.6), "high": (0.8, 0.95)}[worst]
-    return ReportData(
+    score = round(rng.uniform(low, high), 4)
+    report_id = hex_id(rng)
+    report = ReportData(
+        source="manager_xray",
         raw=raw,
         flag_color=COLOR_FOR_RISK[worst],
         flag_value=f"{sum(counts.values())} alerts, worst {worst}"
         if any(counts.values())
         else "no alert",
-        score=round(rng.uniform(low, high), 4),
-        reasons=reasons,
+        score=score,
+        reasons=_reasons(reasons),
         summary={
             "persons": len(persons),
             "companies": sum(len(person["companies"]) for person in persons),
             "alerts": counts,
             "alerts_last_30_days": recent,
         },
-        external_id=hex_id(rng),
+        external_id=report_id,
     )
+    _data, officers = manager_xray_data(OctoberReport(id=report_id, raw=raw))
+    return report, officers
 
 
 # --------------------------------------------------------------------------------------- OCR
@@ -594,11 +683,12 @@ def local_mrz(
         },
     }
     report = ReportData(
+        source="local_mrz",
         raw=raw,
         flag_color=_flag_color(value),
         flag_value=f"{value:.4f}",
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary={
             "format": layout,
             "check_digits_valid": digits_ok,
@@ -615,7 +705,7 @@ def local_mrz(
         for key in fields
         if isinstance(fields[key], str) and fields[key]
     }
-    return report, OcrData(fields=fields, confidence=confidence)
+    return report, OcrData(source="local_mrz", fields=fields, confidence=confidence)
 
 
 def _box(rng: random.Random) -> list[list[float]]:
@@ -676,8 +766,8 @@ def _confidences(rng: random.Random, keys: list[str], misread: str | None) -> di
 
 
 def _mindee_report(
-    rng: random.Random,
     *,
+    source: str,
     raw: dict[str, Any],
     confidences: dict[str, float],
     required: tuple[str, ...],
@@ -704,11 +794,12 @@ def _mindee_report(
     document = raw["document"]
     product = document["inference"]["product"]
     return ReportData(
+        source=source,
         raw=raw,
         flag_color="orange" if low else "green",
         flag_value="low confidence" if low else "complete",
         score=round(1 - lowest, 4),
-        reasons=reasons,
+        reasons=_reasons(reasons),
         summary={
             "product": f"{product['name']} {product['version']}",
             "document_id": document["id"],
@@ -733,6 +824,7 @@ _ARTEMIS_ALIASES = {
 
 
 def _mindee_ocr(
+    source: str,
     doc: IdentityDocument,
     values: dict[str, Any],
     confidences: dict[str, float],
@@ -755,7 +847,7 @@ def _mindee_ocr(
     fields["full_name"] = f"{fields['first_name']} {fields['last_name']}"
     if printed != doc.birth_date or min(confidences.values()) < 0.8:
         fields["status"] = "UNCERTAIN"
-    return OcrData(fields=fields, confidence=confidence)
+    return OcrData(source=source, fields=fields, confidence=confidence)
 
 
 def mindee_passport(
@@ -820,9 +912,9 @@ def mindee_passport(
         "expiry_date": "expiry_date",
         "country": "issuing_country",
     }
-    ocr = _mindee_ocr(doc, values, confidences, mapping)
+    ocr = _mindee_ocr("mindee_passport", doc, values, confidences, mapping)
     report = _mindee_report(
-        rng,
+        source="mindee_passport",
         raw=raw,
         confidences=confidences,
         required=("given_names", "surname", "birth_date", "id_number", "expiry_date"),
@@ -913,10 +1005,10 @@ def mindee_international_id(
         "expiry_date": "expiry_date",
         "address": "address",
     }
-    ocr = _mindee_ocr(doc, values, confidences, mapping)
-    ocr.fields["personal_id_number"] = ""
+    ocr = _mindee_ocr("mindee_international_id", doc, values, confidences, mapping)
+    ocr.fields["personal_id_number"] = ""  # type: ignore[index]  # our own dict, not yet stored
     report = _mindee_report(
-        rng,
+        source="mindee_international_id",
         raw=raw,
         confidences=confidences,
         required=("given_names", "surnames", "birth_date", "document_number", "expiry_date"),

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from django.utils import timezone, translation
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from demo import builder, catalog, mrz
+from demo import builder, catalog, mrz, payloads, providers
 from kyc.dates import add_years
 from kyc.i18n import from_detail
 from kyc.models import (
@@ -453,6 +454,40 @@ def test_jobs_show_finished_failed_and_in_flight_work(seeded):
         local = document.jobs.filter(provider="local")
         assert local.count() == 1
         assert local.get().operation == ("identity" if document.is_identity else "forensics")
+
+
+def test_demo_jobs_end_with_the_audit_trail_the_engine_writes(seeded):
+    def last_event(job: ProviderJob) -> AuditEvent:
+        events = AuditEvent.objects.filter(object_type="providerjob", object_id=str(job.pk))
+        return events.order_by("pk").last()
+
+    for job in ProviderJob.objects.filter(status=ProviderJob.Status.COMPLETED):
+        event = last_event(job)
+        assert event.action == "job.completed"
+        assert sorted(event.after["reports"]) == sorted(job.reports.values_list("pk", flat=True))
+    vendor_errors = set()
+    for job in ProviderJob.objects.filter(status__in=["failed", "expired"]):
+        event = last_event(job)
+        assert event.after["status"] == job.status and event.after["error"] == job.last_error
+        if event.action in ("job.submit_error", "job.poll_error"):
+            # A provider's error, recorded by the engine with the vendor's HTTP status and no
+            # retry left.
+            assert event.after["retry_at"] is None
+            vendor_errors.add(event.after["http_status"])
+    assert vendor_errors == {401, 503}
+
+
+def test_the_demo_writes_jobs_and_their_results_only_through_the_engine():
+    """Provider jobs, reports, OCR results and officers are stored by the job engine's outcome
+    step (the demo's stand-in providers answer it); the demo only moves their clocks back."""
+    engine_rows = "ProviderJob|Report|OcrResult|Officer|OfficerRole|ManagerAlert"
+    writes = re.compile(
+        rf"\b(?:{engine_rows})\.objects(?:\.\w+\([^()]*\))*"
+        r"\.(?:create|bulk_create|get_or_create|update_or_create|update|delete)\("
+    )
+    for module in (builder, payloads, providers):
+        source = Path(module.__file__).read_text()
+        assert not writes.findall(source), module.__name__
 
 
 def test_decisions_and_corrections_are_audited(seeded):
