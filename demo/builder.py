@@ -6,8 +6,9 @@ real providers (demo/providers.py) that take each file as the demo plans and ans
 vendor results (demo/payloads.py). The job engine submits and polls them and stores their
 reports, OCR results, officers and errors through its own outcome step, with its audit rows.
 What happened over weeks happens here in one instant, so timestamps and counters are moved back
-afterwards (`_backdate`). What no service writes yet (OCR corrections in each Artemis delivery
-state, decisions, alert reviews) is written here with the ORM, each with its audit row.
+afterwards (`_backdate`). Decisions, alert reviews and OCR corrections go through their services
+too; what no service can write here (the `in_review` status, OCR corrections' delivery to
+Artemis, which needs Artemis) is written with the ORM.
 
 Everything is drawn from seeded `random.Random` streams (one per customer and per phase): the
 same data every time, dates apart, which are relative to today so that "last 30 days" filters
@@ -62,6 +63,8 @@ from kyc.providers.base import (
 )
 from kyc.providers.finovox import FinovoxProvider
 from kyc.services import jobs
+from kyc.services.alerts import ACKNOWLEDGE, DISMISS
+from kyc.services.decisions import ReasonCode
 
 DEMO_SEED = 20261009
 DEFAULT_PASSWORD = "demo-password-2026"  # noqa: S105 - development-only default, printed on use
@@ -1112,7 +1115,7 @@ class DemoBuilder:
         """Move the file to its status the way the four-eyes flow would, with its audit trail."""
         rng = self.rng
         customer = built.customer
-        analyst, reviewer = self.users.analyst, self.users.reviewer
+        analyst = self.users.analyst
         start = min(built.last_event + dt.timedelta(hours=rng.randint(2, 30)), self.now)
         if status == Customer.Status.NEW:
             return
@@ -1136,16 +1139,17 @@ class DemoBuilder:
         for alert in built.alerts:
             if alert.level != ManagerAlert.Level.LOW or rng.random() < 0.5:
                 self._review_alert(alert, decision.proposed_at)
+        # Confirming moves the file to the decided status (decision_confirm).
         self._review(decision, confirm=True, comment="Checked: agreed.")
-        self._set_status(customer, status, actor=reviewer)
 
     def _set_status(self, customer: Customer, status: str, *, actor: User) -> None:
+        """Opening the review: no service writes `in_review` yet; audited as decisions do."""
         before = customer.status
         Customer.objects.filter(pk=customer.pk).update(status=status)
         customer.status = status
         services.audit_record(
             actor=actor,
-            action="customer.status_change",
+            action="customer.status",
             obj=customer,
             customer=customer,
             before={"status": before},
@@ -1156,63 +1160,35 @@ class DemoBuilder:
         self, customer: Customer, story: tuple[str, str, str], at: dt.datetime
     ) -> Decision:
         outcome, reason_code, reason = story
-        decision = Decision.objects.create(
+        decision = services.decision_propose(
             customer=customer,
             outcome=outcome,
             reason_code=reason_code,
             reason=reason,
-            proposed_by=self.users.analyst,
+            actor=self.users.analyst,
         )
         proposed_at = min(at, self.now - dt.timedelta(minutes=self.rng.randint(30, 240)))
         self._backdate(decision, proposed_at=proposed_at)
-        services.audit_record(
-            actor=self.users.analyst,
-            action="decision.propose",
-            obj=decision,
-            customer=customer,
-            after={"outcome": outcome, "reason_code": reason_code},
-        )
         return decision
 
     def _review(self, decision: Decision, *, confirm: bool, comment: str) -> None:
-        decision.status = Decision.Status.CONFIRMED if confirm else Decision.Status.SENT_BACK
-        decision.reviewed_by = self.users.reviewer
-        reviewed = decision.proposed_at + dt.timedelta(hours=self.rng.randint(1, 20))
-        decision.reviewed_at = min(reviewed, self.now - dt.timedelta(minutes=5))
-        decision.review_comment = comment
-        decision.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
-        services.audit_record(
-            actor=self.users.reviewer,
-            action="decision.confirm" if confirm else "decision.send_back",
-            obj=decision,
-            customer=decision.customer,
-            before={"status": Decision.Status.PROPOSED},
-            after={"status": decision.status, "review_comment": comment},
-        )
+        review = services.decision_confirm if confirm else services.decision_send_back
+        reviewed = review(decision=decision, actor=self.users.reviewer, comment=comment)
+        at = decision.proposed_at + dt.timedelta(hours=self.rng.randint(1, 20))
+        self._backdate(reviewed, reviewed_at=min(at, self.now - dt.timedelta(minutes=5)))
 
     def _review_alert(self, alert: ManagerAlert, before: dt.datetime) -> None:
         acknowledged = alert.level != ManagerAlert.Level.LOW
-        alert.review_status = (
-            ManagerAlert.ReviewStatus.ACKNOWLEDGED
+        reviewed = services.alert_review(
+            alert=alert,
+            action=ACKNOWLEDGE if acknowledged else DISMISS,
+            note="Checked against the BODACC notice; taken into account in the decision."
             if acknowledged
-            else ManagerAlert.ReviewStatus.DISMISSED
-        )
-        alert.reviewed_by = self.users.analyst
-        alert.reviewed_at = before - dt.timedelta(minutes=self.rng.randint(10, 120))
-        alert.review_note = (
-            "Checked against the BODACC notice; taken into account in the decision."
-            if acknowledged
-            else "Administrative event, no risk for this file."
-        )
-        alert.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
-        services.audit_record(
+            else "Administrative event, no risk for this file.",
             actor=self.users.analyst,
-            action="alert.review",
-            obj=alert,
-            customer=alert.customer,
-            before={"review_status": ManagerAlert.ReviewStatus.OPEN},
-            after={"review_status": alert.review_status, "note": alert.review_note},
         )
+        at = before - dt.timedelta(minutes=self.rng.randint(10, 120))
+        self._backdate(reviewed, reviewed_at=at)
 
     # ---------------------------------------------------------------------- corrections
 
@@ -1246,26 +1222,23 @@ class DemoBuilder:
             # Minutes after the reading, before anyone proposes a decision on the file.
             at = misread.at + dt.timedelta(minutes=rng.randint(10, 90))
             at = min(at, self.now - dt.timedelta(minutes=5))
-            correction = OcrCorrection.objects.create(
+            correction = services.ocr_correct(
                 ocr_result=misread.ocr_result,
-                changes={misread.field: {"old": misread.old, "new": misread.new}},
+                changes={misread.field: misread.new},
                 reason=reasons[misread.field],
-                author=self.users.analyst,
+                actor=self.users.analyst,
+            )
+            # Its delivery to Artemis, which the push task would have made (no Artemis here).
+            synced = OcrCorrection.SyncStatus.SYNCED
+            self._backdate(
+                correction,
+                created_at=at,
                 sync_status=sync_status,
                 sync_attempts=attempts,
                 sync_error=error,
                 synced_at=at + dt.timedelta(seconds=rng.randint(2, 40))
-                if sync_status == OcrCorrection.SyncStatus.SYNCED
+                if sync_status == synced
                 else None,
-            )
-            self._backdate(correction, created_at=at)
-            services.audit_record(
-                actor=self.users.analyst,
-                action="ocr.correct",
-                obj=correction,
-                customer=misread.customer,
-                before={misread.field: misread.old},
-                after={misread.field: misread.new},
             )
             if sync_status != OcrCorrection.SyncStatus.PENDING:
                 # Delivered (or attempted) to Artemis: the file and document exist there.
@@ -1303,50 +1276,51 @@ class DemoBuilder:
         Customer.objects.bulk_update(customers, ["last_activity_at"], batch_size=200)
 
 
+# The decision each file's story ends with (reason codes from the product's list).
 DECISION_STORIES = {
     (Customer.Status.APPROVED, "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Kbis, bank statement and managers checked; no open adverse alert.",
     ),
     (Customer.Status.APPROVED, "individual"): (
         Decision.Outcome.APPROVE,
-        "identity_verified",
+        ReasonCode.DOCS_OK,
         "Identity document genuine (MRZ and printed data agree), proof of address recent.",
     ),
     (Customer.Status.REJECTED, "company"): (
         Decision.Outcome.REJECT,
-        "forged_document",
+        ReasonCode.FRAUD_SUSPECTED,
         "Bank statement edited after issue: amounts painted over (Doc X-Ray, Finovox, local).",
     ),
     (Customer.Status.REJECTED, "individual"): (
         Decision.Outcome.REJECT,
-        "identity_mismatch",
+        ReasonCode.ID_MISMATCH,
         "Printed birth date differs from the MRZ; the identity document is considered forged.",
     ),
     (Customer.Status.INFO_REQUESTED, "company"): (
         Decision.Outcome.REQUEST_INFO,
-        "original_statement",
+        ReasonCode.FRAUD_SUSPECTED,
         "Statement modified days after it was issued: original requested from the bank portal.",
     ),
     (Customer.Status.INFO_REQUESTED, "individual"): (
         Decision.Outcome.REQUEST_INFO,
-        "missing_document",
+        ReasonCode.INCOMPLETE_FILE,
         "No proof of address, and the identity document needs checking: documents requested.",
     ),
     ("proposed", "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Company documents consistent; manager alerts reviewed.",
     ),
     ("proposed", "individual"): (
         Decision.Outcome.APPROVE,
-        "identity_verified",
+        ReasonCode.DOCS_OK,
         "Identity verified against the MRZ; address proven.",
     ),
     ("sent_back", "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Documents consistent.",
     ),
 }

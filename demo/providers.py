@@ -116,12 +116,13 @@ STAND_INS = (DemoLocal, DemoOctober, DemoFinovox, DemoMindee)
 
 @contextmanager
 def stand_ins(script: Script) -> Iterator[Script]:
-    """The provider registry holds the stand-ins (and only them) until the block ends."""
+    """The provider registry holds the stand-ins (and only them) until the block ends, and Artemis
+    is off: whatever this server is configured with, demo data is never sent to a vendor."""
     global _script
     paths = [f"{cls.__module__}.{cls.__qualname__}" for cls in STAND_INS]
     _script = script
     try:
-        with override_settings(KYC_PROVIDERS=paths):
+        with override_settings(KYC_PROVIDERS=paths, ARTEMIS_CLIENT_ID=""):
             yield script
     finally:
         _script = None

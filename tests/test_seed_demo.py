@@ -47,9 +47,15 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
+from kyc.services.decisions import ReasonCode
 from tests.factories import make_customer, make_user
 
 PASSWORD = "pw-for-seed-tests"
+ARTEMIS = {
+    "ARTEMIS_CLIENT_ID": "demo-client",
+    "ARTEMIS_CLIENT_SECRET": "demo-secret",
+    "ARTEMIS_DOMAIN_ID": "7",
+}
 COUNTED = (
     User,
     Customer,
@@ -224,7 +230,9 @@ def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         with (
             django_db_blocker.unblock(),
-            override_settings(STORAGES=storages),
+            # Artemis configured, as on a developer's machine with credentials: see
+            # test_seeding_sends_no_correction_to_a_configured_artemis.
+            override_settings(STORAGES=storages, **ARTEMIS),
             transaction.atomic(),
         ):
             started = time.monotonic()
@@ -520,6 +528,29 @@ def test_decisions_and_corrections_are_audited(seeded):
         assert AuditEvent.objects.filter(
             action=action, object_type=obj._meta.model_name, object_id=str(obj.pk)
         ).exists(), action
+
+
+def test_decisions_and_reviews_are_the_ones_the_product_writes(seeded):
+    # Through decision_propose / decision_confirm / alert_review: codes from the product's list,
+    # and the audit actions the audit log's filter knows.
+    assert set(Decision.objects.values_list("reason_code", flat=True)) <= set(ReasonCode.values)
+    reviewed = ManagerAlert.objects.exclude(review_status=ManagerAlert.ReviewStatus.OPEN)
+    reviews = AuditEvent.objects.filter(action__in=["alert.acknowledge", "alert.dismiss"])
+    assert reviewed.exists()
+    assert sorted(reviews.values_list("object_id", flat=True)) == sorted(
+        str(pk) for pk in reviewed.values_list("pk", flat=True)
+    )
+    for customer in Customer.objects.exclude(status=Customer.Status.NEW):
+        changes = AuditEvent.objects.filter(action="customer.status", customer=customer)
+        assert changes.order_by("pk").last().after["status"] == customer.status
+
+
+def test_seeding_sends_no_correction_to_a_configured_artemis(seeded):
+    # The corrections went through ocr_correct, which queues a push to Artemis when Artemis is
+    # configured (it is, in this seed): the demo's are never pushed.
+    corrections = AuditEvent.objects.filter(action="ocr.correct")
+    assert corrections.count() == OcrCorrection.objects.count() >= 3
+    assert {event.after["sync"] for event in corrections} == {"not_configured"}
 
 
 def test_every_stored_document_file_exists_with_its_sha256(seeded, settings):
