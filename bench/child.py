@@ -36,7 +36,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.common import percentile  # noqa: E402
 from demo import bench as bench_data  # noqa: E402
-from demo import documents, mrz  # noqa: E402
+from demo import documents  # noqa: E402
 from kyc.models import Customer, Document, ProviderJob, Report, WebhookEvent  # noqa: E402
 
 ANALYST = f"{bench_data.USER_PREFIX}analyst-00"
@@ -166,35 +166,16 @@ def count(args: argparse.Namespace) -> dict:
 
 
 def _passport(index: int) -> bytes:
-    surname, given = random.Random(index).choice(bench_data.LAST_NAMES), "Camille"
-    number = f"{20 + index % 5}BX{index:05d}"
-    birth, expiry = dt.date(1984, 3, 9), dt.date(2032, 6, 30)
-    lines = mrz.td3(
-        issuing_country="FRA",
-        surname=surname,
-        given_names=given,
-        document_number=number,
-        nationality="FRA",
-        birth_date=birth,
-        sex="F",
-        expiry_date=expiry,
-    )
     return documents.passport_jpeg(
-        documents.IdentityDocument(
-            kind="passport",
-            issuing_country="FRA",
-            nationality="FRA",
-            country_header="RÉPUBLIQUE FRANÇAISE",
-            nationality_label="FRANÇAISE",
-            surname=surname,
-            given_names=given,
-            sex="F",
-            birth_date=birth,
+        bench_data.sample_identity(
+            "passport",
+            surname=random.Random(index).choice(bench_data.LAST_NAMES),
+            given_names="Camille",
+            document_number=f"{20 + index % 5}BX{index:05d}",
+            birth_date=dt.date(1984, 3, 9),
             birth_place="Nantes",
-            document_number=number,
             issue_date=dt.date(2022, 7, 1),
-            expiry_date=expiry,
-            mrz_lines=lines,
+            expiry_date=dt.date(2032, 6, 30),
         )
     )
 

@@ -298,49 +298,51 @@ def ensure_users(analysts: int = 12, reviewers: int = 4) -> Users:
 # ---------------------------------------------------------------------------------- sample files
 
 
-def _sample_identity(kind: str) -> documents.IdentityDocument:
-    birth, expiry = dt.date(1986, 4, 12), dt.date(2031, 9, 30)
-    if kind == "passport":
-        lines: tuple[str, ...] = mrz.td3(
-            issuing_country="FRA",
-            surname="Marchand",
-            given_names="Élodie",
-            document_number="21AB04519",
-            nationality="FRA",
-            birth_date=birth,
-            sex="F",
-            expiry_date=expiry,
-        )
-    else:
-        lines = mrz.td1(
-            issuing_country="FRA",
-            document_number="X4RTBPFW4",
-            birth_date=birth,
-            sex="F",
-            expiry_date=expiry,
-            nationality="FRA",
-            surname="Marchand",
-            given_names="Élodie",
-        )
+def sample_identity(
+    kind: str,
+    *,
+    surname: str = "Marchand",
+    given_names: str = "Élodie",
+    document_number: str = "",
+    birth_date: dt.date = dt.date(1986, 4, 12),
+    birth_place: str = "Angers",
+    issue_date: dt.date = dt.date(2021, 10, 1),
+    expiry_date: dt.date = dt.date(2031, 9, 30),
+) -> documents.IdentityDocument:
+    """A French identity document with fixed dates (same bytes every time): the bench's sample
+    files, and the passports the upload benchmark sends."""
+    passport = kind == "passport"
+    number = document_number or ("21AB04519" if passport else "X4RTBPFW4")
+    lines = mrz.for_document(
+        passport=passport,
+        country="FRA",
+        document_number=number,
+        surname=surname,
+        given_names=given_names,
+        birth_date=birth_date,
+        sex="F",
+        expiry_date=expiry_date,
+    )
+    header, label, word = catalog.COUNTRY_HEADERS["FRA"]
+    scanned = dt.datetime(2025, 3, 2, 9, 15)
     return documents.IdentityDocument(
         kind=kind,
         issuing_country="FRA",
         nationality="FRA",
-        country_header="RÉPUBLIQUE FRANÇAISE",
-        nationality_label="FRANÇAISE",
-        surname="Marchand",
-        given_names="Élodie",
+        country_header=header,
+        nationality_label=label,
+        passport_word=word,
+        surname=surname,
+        given_names=given_names,
         sex="F",
-        birth_date=birth,
-        birth_place="Angers",
-        document_number="21AB04519" if kind == "passport" else "X4RTBPFW4",
-        issue_date=dt.date(2021, 10, 1),
-        expiry_date=expiry,
+        birth_date=birth_date,
+        birth_place=birth_place,
+        document_number=number,
+        issue_date=issue_date,
+        expiry_date=expiry_date,
         mrz_lines=lines,
         address="12 rue de Saint-Malo, 35000 Rennes",
-        origin=documents.FileOrigin(
-            dt.datetime(2025, 3, 2, 9, 15), dt.datetime(2025, 3, 2, 9, 15), "HP Smart 15.4"
-        ),
+        origin=documents.FileOrigin(scanned, scanned, "HP Smart 15.4"),
     )
 
 
@@ -407,8 +409,8 @@ def _sample_contents() -> dict[str, tuple[str, bytes]]:
                 origin=origin,
             ),
         ),
-        "passport": ("passeport.jpg", documents.passport_jpeg(_sample_identity("passport"))),
-        "id_card": ("cni_recto.png", documents.id_card_png(_sample_identity("id_card"))),
+        "passport": ("passeport.jpg", documents.passport_jpeg(sample_identity("passport"))),
+        "id_card": ("cni_recto.png", documents.id_card_png(sample_identity("id_card"))),
     }
 
 

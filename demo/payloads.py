@@ -22,12 +22,117 @@ from typing import Any
 from demo import catalog, mrz
 from demo.documents import FileOrigin, IdentityDocument
 from kyc.providers.base import OcrData, OfficerData, Reason, ReportData
+from kyc.providers.finovox import RISK_AXES as FINOVOX_AXES
 from kyc.providers.october import OctoberReport, manager_xray_data
 
 CLEAN, SUSPICIOUS, FRAUDULENT = "clean", "suspicious", "fraudulent"
 COLOR_FOR_RISK = {"low": "green", "medium": "orange", "high": "red"}
 # Below this, a required identity field makes a Mindee report orange (MINDEE_MIN_CONFIDENCE).
 MIN_CONFIDENCE = 0.8
+
+
+# ------------------------------------------------------------------ vendor bodies, one builder each
+# The shapes of vendor-apis.md, used by the demo data and by the tests' fake vendor servers alike.
+
+MINDEE_API = "https://api.mindee.net"
+MINDEE_PASSPORT = "/v1/products/mindee/passport/v1"
+MINDEE_INTERNATIONAL_ID = "/v1/products/mindee/international_id/v2"
+
+
+def mindee_field(value: Any, confidence: float, polygon: list[list[float]]) -> dict[str, Any]:
+    """A Mindee V1 field object: value, confidence, polygon, page id (3.3)."""
+    return {"value": value, "confidence": confidence, "polygon": polygon, "page_id": 0}
+
+
+def mindee_api_request(
+    url: str,
+    status_code: int,
+    *,
+    error: dict[str, Any] | None = None,
+    resources: tuple[str, ...] = ("document",),
+) -> dict[str, Any]:
+    """The `api_request` envelope of every Mindee V1 answer (3.2)."""
+    return {
+        "error": error or {},
+        "resources": list(resources),
+        "status": "failure" if error else "success",
+        "status_code": status_code,
+        "url": url,
+    }
+
+
+def mindee_document(
+    doc_id: str,
+    prediction: dict[str, Any],
+    *,
+    product: str,
+    version: str,
+    name: str,
+    started: dt.datetime,
+    processing: float,
+) -> dict[str, Any]:
+    """A Mindee V1 `document`: one page, whose prediction is the document's (3.2)."""
+    return {
+        "id": doc_id,
+        "name": name,
+        "n_pages": 1,
+        "is_rotation_applied": True,
+        "inference": {
+            "extras": {},
+            "started_at": started.isoformat(),
+            "finished_at": (started + dt.timedelta(seconds=processing)).isoformat(),
+            "processing_time": processing,
+            "is_rotation_applied": True,
+            "product": {"name": product, "version": version},
+            "prediction": prediction,
+            "pages": [
+                {"id": 0, "orientation": {"value": 0}, "extras": {}, "prediction": prediction}
+            ],
+        },
+    }
+
+
+def mindee_job(
+    job_id: str,
+    status: str,
+    *,
+    issued_at: str,
+    available_at: str | None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Mindee V1 asynchronous `job` (3.2): waiting, processing, completed or failed."""
+    return {
+        "id": job_id,
+        "status": status,
+        "issued_at": issued_at,
+        "available_at": available_at,
+        "error": error or {},
+    }
+
+
+def finovox_result(
+    *,
+    name: str,
+    global_risk: str,
+    risks: dict[str, str],
+    document_quality: str,
+    software: str,
+    explanation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Finovox `risk` result, with `explanation` when asked for (2.2)."""
+    result: dict[str, Any] = {
+        "name": name,
+        "global_risk": global_risk,
+        **{f"{axis}_risk": risks[axis] for axis in FINOVOX_AXES},
+        "document_quality": document_quality,
+        "software": software,
+    }
+    if explanation is not None:
+        result["explanation"] = explanation
+    return result
+
+
+# ----------------------------------------------------------------------------- demo payloads
 
 
 def hex_id(rng: random.Random, length: int = 24) -> str:
@@ -311,7 +416,6 @@ def local_forensics(
 
 # ------------------------------------------------------------------------------------- Finovox
 
-FINOVOX_AXES = ("software", "metadata", "datastructure", "vision", "coherence")
 _FINOVOX_TEXT = {
     "software": (
         "The file was last saved by an image or document editor ({software}).",
@@ -369,17 +473,17 @@ def finovox_risk(
     flagged = [axis for axis, risk in risks.items() if risk != "low"]
     english = [_FINOVOX_TEXT[axis][0].format(software=software or "?") for axis in flagged]
     french = [_FINOVOX_TEXT[axis][1].format(software=software or "?") for axis in flagged]
-    raw = {
-        "name": name,
-        "global_risk": global_risk,
-        **{f"{axis}_risk": risk for axis, risk in risks.items()},
-        "document_quality": rng.choice(["good", "acceptable", "acceptable"]),
-        "software": software,
-        "explanation": {
+    raw = finovox_result(
+        name=name,
+        global_risk=global_risk,
+        risks=risks,
+        document_quality=rng.choice(["good", "acceptable", "acceptable"]),
+        software=software,
+        explanation={
             "en": english or ["No sign of tampering was found."],
             "fr": french or ["Aucun signe de falsification n'a été détecté."],
         },
-    }
+    )
     low, high = {"low": (0.02, 0.18), "medium": (0.4, 0.6), "high": (0.8, 0.97)}[global_risk]
     reasons = [
         {
@@ -715,7 +819,7 @@ def _box(rng: random.Random) -> list[list[float]]:
 
 
 def _mindee_field(rng: random.Random, value: Any, confidence: float) -> dict[str, Any]:
-    return {"value": value, "confidence": round(confidence, 2), "polygon": _box(rng)}
+    return mindee_field(value, round(confidence, 2), _box(rng))
 
 
 def _mindee_document(
@@ -727,35 +831,16 @@ def _mindee_document(
     name: str,
     started: dt.datetime,
 ) -> dict[str, Any]:
-    def at_page(value: Any) -> Any:
-        if isinstance(value, list):
-            return [at_page(item) for item in value]
-        return {**value, "page_id": 0} if "polygon" in value else value
-
     processing = round(rng.uniform(1.1, 4.5), 3)
-    return {
-        "id": uuid4(rng),
-        "name": name,
-        "n_pages": 1,
-        "is_rotation_applied": True,
-        "inference": {
-            "extras": {},
-            "started_at": started.isoformat(),
-            "finished_at": (started + dt.timedelta(seconds=processing)).isoformat(),
-            "processing_time": processing,
-            "is_rotation_applied": True,
-            "product": {"name": product, "version": version},
-            "prediction": prediction,
-            "pages": [
-                {
-                    "id": 0,
-                    "orientation": {"value": 0},
-                    "extras": {},
-                    "prediction": {key: at_page(value) for key, value in prediction.items()},
-                }
-            ],
-        },
-    }
+    return mindee_document(
+        uuid4(rng),
+        prediction,
+        product=product,
+        version=version,
+        name=name,
+        started=started,
+        processing=processing,
+    )
 
 
 def _confidences(rng: random.Random, keys: list[str], misread: str | None) -> dict[str, float]:
@@ -893,13 +978,7 @@ def mindee_passport(
         started=started,
     )
     raw = {
-        "api_request": {
-            "error": {},
-            "resources": ["document"],
-            "status": "success",
-            "status_code": 201,
-            "url": "https://api.mindee.net/v1/products/mindee/passport/v1/predict",
-        },
+        "api_request": mindee_api_request(f"{MINDEE_API}{MINDEE_PASSPORT}/predict", 201),
         "document": document,
     }
     mapping = {
@@ -973,23 +1052,19 @@ def mindee_international_id(
         started=started,
     )
     job_id = uuid4(rng)
-    url = "https://api.mindee.net/v1/products/mindee/international_id/v2/documents/"
     raw = {
-        "api_request": {
-            "error": {},
-            "resources": ["document", "job"],
-            "status": "success",
-            "status_code": 200,
-            "url": url + document["id"],
-        },
+        "api_request": mindee_api_request(
+            f"{MINDEE_API}{MINDEE_INTERNATIONAL_ID}/documents/{document['id']}",
+            200,
+            resources=("document", "job"),
+        ),
         "document": document,
-        "job": {
-            "id": job_id,
-            "status": "completed",
-            "issued_at": started.isoformat(),
-            "available_at": (started + dt.timedelta(seconds=6)).isoformat(),
-            "error": {},
-        },
+        "job": mindee_job(
+            job_id,
+            "completed",
+            issued_at=started.isoformat(),
+            available_at=(started + dt.timedelta(seconds=6)).isoformat(),
+        ),
     }
     confidences = {key: value for key, value in confidences.items() if values[key]}
     mapping = {
