@@ -195,10 +195,6 @@ class Ids:
         return value
 
 
-def bench_users_exist() -> bool:
-    return User.objects.filter(username__startswith=USER_PREFIX).exists()
-
-
 def non_bench_customers() -> int:
     """Customers not written by this seeder (bench customers are created by a bench user)."""
     return Customer.objects.exclude(created_by__username__startswith=USER_PREFIX).count()

@@ -98,7 +98,6 @@ PROVIDER_OF = {
     Report.Source.LOCAL_FORENSICS: ("local", "forensics"),
     Report.Source.LOCAL_MRZ: ("local", "identity"),
 }
-IDENTITY_KINDS = ("id_card", "passport", "residence_permit")
 # Seconds a provider takes (the engine's deadlines are the providers' own: `Provider.deadline`).
 DURATION = {"local": (2, 9), "october": (90, 420), "finovox": (30, 160), "mindee": (2, 12)}
 
@@ -1537,7 +1536,7 @@ def report_for(
 def operation_of(source: str, document_kind: str) -> tuple[str, str]:
     provider, operation = PROVIDER_OF[source]
     if provider == "local":
-        operation = "identity" if document_kind in IDENTITY_KINDS else "forensics"
+        operation = "identity" if document_kind in Document.IDENTITY_KINDS else "forensics"
     return provider, operation
 
 
