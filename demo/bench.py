@@ -1024,12 +1024,13 @@ class BenchSeeder:
     ) -> Report:
         """The rows the engine's outcome step stores for this report (and its OCR reading)."""
         if isinstance(data, Pooled):
-            data, fields = data.data, dict(data.fields)
+            fields = dict(data.fields)
+            if fields["external_id"]:
+                # Pooled payloads share their vendor id: each stored report needs its own.
+                fields["external_id"] = payloads.hex_id(self.rng)
+            data = data.data
         else:
             fields = report_fields(data)
-        if data.external_id:
-            # Pooled payloads share their vendor id: each stored report needs its own.
-            fields["external_id"] = payloads.hex_id(self.rng)
         report = self._new(
             rows,
             Report,

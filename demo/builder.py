@@ -1454,7 +1454,9 @@ def job_history(
     submitted = start + dt.timedelta(seconds=rng.randint(1, 20))
     duration = dt.timedelta(seconds=rng.randint(*DURATION[provider]))
     polls = rng.randint(1, 4) if asynchronous else 0
-    deadline = providers.get_provider(provider).deadline  # type: ignore[union-attr]
+    registered = providers.get_provider(provider)
+    assert registered is not None, provider
+    deadline = registered.deadline
     values: dict[str, Any] = {
         "submitted_at": submitted,
         "finished_at": submitted + duration,

@@ -17,6 +17,7 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from demo import catalog, mrz
@@ -1081,7 +1082,7 @@ def mindee_international_id(
         "address": "address",
     }
     ocr = _mindee_ocr("mindee_international_id", doc, values, confidences, mapping)
-    ocr.fields["personal_id_number"] = ""  # type: ignore[index]  # our own dict, not yet stored
+    ocr = replace(ocr, fields={**ocr.fields, "personal_id_number": ""})
     report = _mindee_report(
         source="mindee_international_id",
         raw=raw,
