@@ -35,8 +35,8 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import percentile  # noqa: E402
-from kyc import bench_data  # noqa: E402
-from kyc.demo import documents, mrz  # noqa: E402
+from demo import bench as bench_data  # noqa: E402
+from demo import documents  # noqa: E402
 from kyc.models import Customer, Document, ProviderJob, Report, WebhookEvent  # noqa: E402
 
 ANALYST = f"{bench_data.USER_PREFIX}analyst-00"
@@ -81,7 +81,7 @@ def _time(client: Client, urls: list[str], count: int, warmup: int, headers: dic
 
 def pages(args: argparse.Namespace) -> dict:
     customers = Customer.objects.count()
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
+    live = bench_data.live_status_customer()
     company = (
         Customer.objects.filter(kind=Customer.Kind.COMPANY, pk__gte=customers // 2)
         .order_by("pk")
@@ -139,8 +139,8 @@ def session(args: argparse.Namespace) -> dict:
 
 
 def info(args: argparse.Namespace) -> dict:
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
-    target = Customer.objects.get(artemis_customer_id=bench_data.UPLOAD_TARGET_MARKER)
+    live = bench_data.live_status_customer()
+    target = bench_data.upload_target()
     pending = ProviderJob.objects.filter(
         request__customer=live, status__in=ProviderJob.ACTIVE_STATUSES
     ).count()
@@ -166,35 +166,16 @@ def count(args: argparse.Namespace) -> dict:
 
 
 def _passport(index: int) -> bytes:
-    surname, given = random.Random(index).choice(bench_data.LAST_NAMES), "Camille"
-    number = f"{20 + index % 5}BX{index:05d}"
-    birth, expiry = dt.date(1984, 3, 9), dt.date(2032, 6, 30)
-    lines = mrz.td3(
-        issuing_country="FRA",
-        surname=surname,
-        given_names=given,
-        document_number=number,
-        nationality="FRA",
-        birth_date=birth,
-        sex="F",
-        expiry_date=expiry,
-    )
     return documents.passport_jpeg(
-        documents.IdentityDocument(
-            kind="passport",
-            issuing_country="FRA",
-            nationality="FRA",
-            country_header="RÉPUBLIQUE FRANÇAISE",
-            nationality_label="FRANÇAISE",
-            surname=surname,
-            given_names=given,
-            sex="F",
-            birth_date=birth,
+        bench_data.sample_identity(
+            "passport",
+            surname=random.Random(index).choice(bench_data.LAST_NAMES),
+            given_names="Camille",
+            document_number=f"{20 + index % 5}BX{index:05d}",
+            birth_date=dt.date(1984, 3, 9),
             birth_place="Nantes",
-            document_number=number,
             issue_date=dt.date(2022, 7, 1),
-            expiry_date=expiry,
-            mrz_lines=lines,
+            expiry_date=dt.date(2032, 6, 30),
         )
     )
 
@@ -215,7 +196,7 @@ def _pdf(index: int) -> bytes:
 def upload(args: argparse.Namespace) -> dict:
     """Each upload goes through the upload view (test client, in this process); the worker
     process analyses it. Timed from the request to the moment the job's report is stored."""
-    target = Customer.objects.get(artemis_customer_id=bench_data.UPLOAD_TARGET_MARKER)
+    target = bench_data.upload_target()
     url = reverse("kyc:document-upload", args=[target.requests.get().pk])
     client = _client(ANALYST)
     started_run = timezone.now()

@@ -63,6 +63,7 @@ def environment(database: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         MINDEE_WEBHOOK_SECRET=MINDEE_SECRET,
         PYTHONPATH=str(ROOT),
+        DEMO_APP="True",  # `seed_bench` is a command of the demo app
     )
     if database.startswith("sqlite:"):
         env["SQLITE_PATH"] = database.removeprefix("sqlite:")

@@ -81,6 +81,12 @@ INSTALLED_APPS = [
     "axes",
     "kyc",
 ]
+# The demo app (demo/: `seed_demo`, `seed_bench`) is development tooling, outside the product
+# package: installed in development (DEBUG) and wherever DEMO_APP=True asks for it (a demo server,
+# the benchmarks), never otherwise in production.
+DEMO_APP = env_bool("DEMO_APP", DEBUG)
+if DEMO_APP:
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

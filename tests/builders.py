@@ -1,5 +1,6 @@
-"""ORM builders for rows that no service writes yet (reports, jobs, officers, alerts, OCR,
-decisions, webhook events).
+"""ORM builders for rows a test needs without running a provider job or a service (reports, jobs,
+officers, alerts, OCR, decisions, webhook events). Reports take the columns the job engine
+stores (`demo.bench.report_fields`).
 
 Customers and documents go through the real services in tests/factories.py; these builders sit
 on top of them. Every builder takes `**overrides` for any model field, and its defaults satisfy
@@ -18,6 +19,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from demo.bench import report_fields
 from kyc.models import (
     AnalysisRequest,
     Customer,
@@ -33,6 +35,7 @@ from kyc.models import (
     Report,
     WebhookEvent,
 )
+from kyc.providers.base import Reason, ReportData
 from tests.factories import VALID_SIRENS, make_customer, make_document, make_user
 
 _seq = itertools.count(1)
@@ -73,23 +76,18 @@ def make_report(
     **overrides: Any,
 ) -> Report:
     n = next(_seq)
-    fields: dict[str, Any] = {
-        "source": Report.Source.LOCAL_FORENSICS,
-        "external_id": f"report-{n}",
-        "flag_color": FlagColor.GREEN,
-        "score": 0.1,
-        "reasons": [
-            {
-                "code": "metadata",
-                "title": "Metadata consistent",
-                "detail": "",
-                "level": None,
-                "criteria": [],
-            }
-        ],
-        "summary": {"pages": 1},
-        "raw": {"id": f"report-{n}", "result": "ok"},
-    }
+    # The columns the job engine stores for a provider's report (demo.bench.report_fields).
+    fields = report_fields(
+        ReportData(
+            source=Report.Source.LOCAL_FORENSICS,
+            external_id=f"report-{n}",
+            flag_color=FlagColor.GREEN,
+            score=0.1,
+            reasons=(Reason(code="metadata", title="Metadata consistent"),),
+            summary={"pages": 1},
+            raw={"id": f"report-{n}", "result": "ok"},
+        )
+    )
     fields.update(overrides)
     return Report.objects.create(
         request=_request_of(request, document), document=document, **fields

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -27,6 +28,9 @@ from django.conf import settings
 from django.db import connection
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+# The vendors' bodies, built as the demo data builds them (one builder for each shape).
+from demo import payloads
 
 WORKER_TIMEOUT = 90
 WORKER_ARGS = ("db_worker", "--batch", "--no-startup-delay", "--queue-name", "*")
@@ -93,17 +97,13 @@ PDF_REPORT_FR = b"%PDF-1.7\n% Rapport Finovox (fr)\n%%EOF\n"
 
 def finovox_risk(global_risk: str = "low", **overrides: Any) -> dict[str, Any]:
     """A `risk` result as documented: global and five sub-risks, quality, software [V]."""
-    result: dict[str, Any] = {
-        "name": "statement.pdf",
-        "global_risk": global_risk,
-        "software_risk": "low",
-        "metadata_risk": "low",
-        "datastructure_risk": "low",
-        "vision_risk": "low",
-        "coherence_risk": "low",
-        "document_quality": "acceptable",
-        "software": "",
-    }
+    result = payloads.finovox_result(
+        name="statement.pdf",
+        global_risk=global_risk,
+        risks=dict.fromkeys(payloads.FINOVOX_AXES, "low"),
+        document_quality="acceptable",
+        software="",
+    )
     result.update(overrides)
     return result
 
@@ -213,8 +213,10 @@ class FakeFinovox:
 
 MINDEE_KEY = "md-test-key"
 MINDEE_SECRET = "mindee-signing-secret"
-PASSPORT_ROOT = "/v1/products/mindee/passport/v1"
-ID_ROOT = "/v1/products/mindee/international_id/v2"
+PASSPORT_ROOT = payloads.MINDEE_PASSPORT
+ID_ROOT = payloads.MINDEE_INTERNATIONAL_ID
+# When the fake Mindee says it started and finished reading.
+STARTED = dt.datetime(2024, 2, 23, 16, 35, 50, 364723)
 
 PASSPORT_MRZ1 = "P<FRAMARTIN<<MARIE<CLAIRE<<<<<<<<<<<<<<<<<<<"
 PASSPORT_MRZ2 = "19FR123451FRA8504124F3001019<<<<<<<<<<<<<<02"
@@ -226,12 +228,9 @@ def mindee_sign(body: bytes, secret: str = MINDEE_SECRET) -> str:
 
 def mfield(value: Any, confidence: float = 0.99) -> dict[str, Any]:
     """A Mindee V1 field object: value, confidence, polygon, page id [V]."""
-    return {
-        "value": value,
-        "confidence": confidence,
-        "polygon": [[0.1, 0.1], [0.3, 0.1], [0.3, 0.15], [0.1, 0.15]],
-        "page_id": 0,
-    }
+    return payloads.mindee_field(
+        value, confidence, [[0.1, 0.1], [0.3, 0.1], [0.3, 0.15], [0.1, 0.15]]
+    )
 
 
 def passport_prediction(**overrides: Any) -> dict[str, Any]:
@@ -277,37 +276,23 @@ def id_prediction(**overrides: Any) -> dict[str, Any]:
 
 
 def mindee_document(doc_id: str, prediction: dict[str, Any], product: str, version: str):
-    return {
-        "id": doc_id,
-        "name": "scan.png",
-        "n_pages": 1,
-        "inference": {
-            "extras": {},
-            "started_at": "2024-02-23T16:35:50.364723",
-            "finished_at": "2024-02-23T16:35:54.909000",
-            "processing_time": 2.6,
-            "is_rotation_applied": True,
-            "product": {"name": product, "version": version},
-            "prediction": prediction,
-            "pages": [{"id": 0, "orientation": {"value": 0}, "extras": {}, "prediction": {}}],
-        },
-    }
-
-
-def api_request(url: str, status_code: int, error: dict[str, Any] | None = None, **extra: Any):
-    return {
-        "error": error or {},
-        "resources": extra.pop("resources", ["document"]),
-        "status": "failure" if error else "success",
-        "status_code": status_code,
-        "url": url,
-    }
+    return payloads.mindee_document(
+        doc_id,
+        prediction,
+        product=product,
+        version=version,
+        name="scan.png",
+        started=STARTED,
+        processing=2.6,
+    )
 
 
 def passport_response(doc_id: str = "passport-doc-1", **overrides: Any) -> dict[str, Any]:
     """The 201 answer of Passport v1 `/predict` [V]."""
     return {
-        "api_request": api_request(f"https://api.mindee.net{PASSPORT_ROOT}/predict", 201),
+        "api_request": payloads.mindee_api_request(
+            f"{payloads.MINDEE_API}{PASSPORT_ROOT}/predict", 201
+        ),
         "document": mindee_document(
             doc_id, passport_prediction(**overrides), "mindee/passport", "1.1"
         ),
@@ -315,19 +300,19 @@ def passport_response(doc_id: str = "passport-doc-1", **overrides: Any) -> dict[
 
 
 def job(job_id: str, status: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": job_id,
-        "status": status,
-        "issued_at": "2024-02-23T16:35:50.364723",
-        "available_at": "2024-02-23T16:35:54.931372" if status == "completed" else None,
-        "error": error or {},
-    }
+    return payloads.mindee_job(
+        job_id,
+        status,
+        issued_at=STARTED.isoformat(),
+        available_at="2024-02-23T16:35:54.931372" if status == "completed" else None,
+        error=error,
+    )
 
 
 def job_envelope(job_id: str, status: str = "waiting", http_status: int = 202, error=None):
     return {
-        "api_request": api_request(
-            f"https://api.mindee.net{ID_ROOT}/predict_async", http_status, resources=["job"]
+        "api_request": payloads.mindee_api_request(
+            f"{payloads.MINDEE_API}{ID_ROOT}/predict_async", http_status, resources=("job",)
         ),
         "job": job(job_id, status, error),
     }
@@ -336,10 +321,10 @@ def job_envelope(job_id: str, status: str = "waiting", http_status: int = 202, e
 def id_document_response(doc_id: str, job_id: str, **overrides: Any) -> dict[str, Any]:
     """`GET .../documents/{id}` (also the webhook body): document + completed job [V]."""
     return {
-        "api_request": api_request(
-            f"https://api.mindee.net{ID_ROOT}/documents/{doc_id}",
+        "api_request": payloads.mindee_api_request(
+            f"{payloads.MINDEE_API}{ID_ROOT}/documents/{doc_id}",
             200,
-            resources=["document", "job"],
+            resources=("document", "job"),
         ),
         "document": mindee_document(
             doc_id, id_prediction(**overrides), "mindee/international_id", "2.2"
@@ -350,7 +335,7 @@ def id_document_response(doc_id: str, job_id: str, **overrides: Any) -> dict[str
 
 def mindee_error(code: str, message: str, status: int, details: str = "") -> dict[str, Any]:
     return {
-        "api_request": api_request(
+        "api_request": payloads.mindee_api_request(
             "https://api.mindee.net/v1/products/...",
             status,
             error={"code": code, "message": message, "details": details},
@@ -417,8 +402,8 @@ class FakeMindee:
     def queue_once(self, job_id: str, status: str = "processing") -> None:
         """One 200 answer while the job waits or runs."""
         body = {
-            "api_request": api_request(
-                f"https://api.mindee.net{ID_ROOT}/documents/queue/{job_id}", 200, resources=["job"]
+            "api_request": payloads.mindee_api_request(
+                f"{payloads.MINDEE_API}{ID_ROOT}/documents/queue/{job_id}", 200, resources=("job",)
             ),
             "job": job(job_id, status),
         }

@@ -13,6 +13,8 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "False")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "False")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+# The seed tests run `seed_demo` and `seed_bench`, which live in the demo app.
+os.environ.setdefault("DEMO_APP", "True")
 _TMP = Path(tempfile.mkdtemp(prefix="kyc-tests-"))
 os.environ.setdefault("SQLITE_PATH", str(_TMP / "db.sqlite3"))
 os.environ.setdefault("PRIVATE_MEDIA_ROOT", str(_TMP / "private"))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
+import random
 import re
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.test import Client
+from django.utils import timezone
 
-from kyc import bench_data
+from demo import bench as bench_data
+from demo import builder, documents, payloads
+from demo.providers import Script, stand_ins
 from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,
@@ -27,7 +32,9 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
-from tests.factories import make_customer
+from kyc.providers.base import Outcome, State, Submission
+from kyc.services import jobs
+from tests.factories import make_customer, make_document
 
 pytestmark = pytest.mark.django_db
 
@@ -119,14 +126,111 @@ def test_documents_point_to_real_stored_files_with_their_true_hash(seeded):
         assert (hashlib.sha256(content).hexdigest(), len(content)) == (sha256, size)
 
 
-def test_the_marked_customers_for_the_benchmarks_exist(seeded):
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
+def test_the_benchmarks_find_their_customers_by_name_not_by_marks_in_real_fields(seeded):
+    live = bench_data.live_status_customer()
     pending = ProviderJob.objects.filter(
         request__customer=live, status__in=ProviderJob.ACTIVE_STATUSES
     )
     assert pending.count() == 20
-    target = Customer.objects.get(artemis_customer_id=bench_data.UPLOAD_TARGET_MARKER)
+    target = bench_data.upload_target()
     assert not target.documents.exists()
+    # Production fields hold what production writes there (Artemis ids), never a marker.
+    assert not Customer.objects.exclude(artemis_customer_id="").exists()
+
+
+def test_bench_rows_are_the_rows_the_engine_stores_for_the_same_answers(tmp_path, settings):
+    """The bench writes in bulk what the demo's builders give; the engine, through the demo's
+    stand-in providers, stores the same answers: the rows must be the same."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "base_url": None},
+        },
+    }
+    rng, today, now = random.Random(5), timezone.localdate(), timezone.now()
+    identity = builder.identity_document(
+        rng,
+        today=today,
+        kind="passport",
+        first_name="Anna",
+        last_name="Müller",
+        sex="F",
+        nationality="DEU",
+        birth_date=dt.date(1990, 2, 3),
+        birth_place="Köln",
+        address="",
+        verdict=payloads.SUSPICIOUS,
+        upload=now,
+    )
+    with stand_ins(Script(operations={"october": "manager_xray"})) as script:
+        company = make_customer(kind="company", legal_name="Horizon Logistique SAS")
+    with stand_ins(script):
+        script.operations = {"local": "identity", "mindee": "passport"}
+        document = make_document(content=documents.passport_jpeg(identity), name="p.jpg")
+    answers = {}
+    for source in ("local_forensics", "local_mrz", "mindee_passport", "manager_xray"):
+        answers[source] = builder.report_for(
+            rng,
+            source,
+            document=document,
+            verdict=payloads.SUSPICIOUS,
+            origin=identity.origin,
+            today=today,
+            identity=identity,
+            started=now,
+            manager={
+                "request_id": "r1",
+                "siren": company.siren,
+                "persons": payloads.manager_persons(
+                    rng,
+                    company=company.legal_name,
+                    siren=company.siren,
+                    registered=dt.date(2010, 1, 1),
+                    risk=payloads.FRAUDULENT,
+                    today=today,
+                    new_siren=lambda: "552100554",
+                ),
+            },
+        )
+    jobs_by_operation = {job.operation: job for job in ProviderJob.objects.all()}
+    for operation, sources in {
+        "identity": ("local_forensics", "local_mrz"),
+        "passport": ("mindee_passport",),
+        "manager_xray": ("manager_xray",),
+    }.items():
+        reports, ocr, officers = zip(*(answers[source] for source in sources), strict=True)
+        outcome = Outcome(
+            State.COMPLETED,
+            reports=reports,
+            ocr=tuple(read for read in ocr if read),
+            officers=sum(officers, ()),
+        )
+        with stand_ins(script):
+            script.answer(jobs_by_operation[operation].pk, Submission(outcome=outcome))
+            jobs.job_submit(jobs_by_operation[operation].pk)
+
+    for data, read, officers in answers.values():
+        report = Report.objects.get(source=data.source)
+        fields = bench_data.report_fields(data)
+        assert {name: getattr(report, name) for name in fields} == fields
+        if read is not None:
+            result = OcrResult.objects.get(source=read.source)
+            fields = bench_data.ocr_fields(read)
+            assert {name: getattr(result, name) for name in fields} == fields
+            assert result.report == report
+        for person in officers:
+            officer = Officer.objects.get(last_name=person.last_name, report=report)
+            fields = bench_data.officer_fields(person)
+            assert {name: getattr(officer, name) for name in fields} == fields
+            for company_role in person.roles:
+                role = officer.roles.get(company_name=company_role.company_name)
+                fields = bench_data.role_fields(company_role)
+                assert {name: getattr(role, name) for name in fields} == fields
+                assert sorted(role.alerts.values_list("date", "name", "level")) == sorted(
+                    (alert.date, alert.name, alert.level) for alert in company_role.alerts
+                )
+    assert Officer.objects.exists() and OcrResult.objects.count() == 2
 
 
 def test_decisions_keep_four_eyes_and_the_timeline_has_rows(seeded):
@@ -140,7 +244,7 @@ def test_decisions_keep_four_eyes_and_the_timeline_has_rows(seeded):
 def test_the_pages_render_on_the_seeded_data(seeded):
     client = Client()
     client.force_login(bench_data.ensure_users().analysts[0])
-    live = Customer.objects.get(artemis_customer_id=bench_data.LIVE_STATUS_MARKER)
+    live = bench_data.live_status_customer()
     assert client.get("/").status_code == 200
     assert client.get("/?risk=red&status=in_review").status_code == 200
     for customer in Customer.objects.order_by("?")[:5]:
@@ -155,9 +259,10 @@ def test_a_second_run_adds_more_with_new_ids(seeded):
     assert Customer.objects.count() == before[Customer] + 5
     assert Report.objects.count() > before[Report]
     # One live-status customer, whatever the number of runs.
-    assert Customer.objects.filter(artemis_customer_id=bench_data.LIVE_STATUS_MARKER).count() == 1
+    assert Customer.objects.filter(legal_name=bench_data.LIVE_STATUS_NAME).count() == 1
     # The next row a service writes gets a fresh id (sequences follow the explicit ids).
-    assert make_customer().pk > Customer.objects.exclude(artemis_customer_id="").count()
+    top = Customer.objects.aggregate(top=Max("pk"))["top"]
+    assert make_customer().pk > top
 
 
 def test_it_refuses_a_database_with_other_data_unless_forced():

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,8 @@ from django.utils import timezone, translation
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from demo import builder, catalog, mrz, payloads, providers
 from kyc.dates import add_years
-from kyc.demo import builder, catalog, mrz
 from kyc.i18n import from_detail
 from kyc.models import (
     RISK_ORDER,
@@ -47,9 +48,15 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
+from kyc.services.decisions import ReasonCode
 from tests.factories import make_customer, make_user
 
 PASSWORD = "pw-for-seed-tests"
+ARTEMIS = {
+    "ARTEMIS_CLIENT_ID": "demo-client",
+    "ARTEMIS_CLIENT_SECRET": "demo-secret",
+    "ARTEMIS_DOMAIN_ID": "7",
+}
 COUNTED = (
     User,
     Customer,
@@ -224,7 +231,9 @@ def seeded_once(django_db_setup, django_db_blocker, tmp_path_factory):
     try:
         with (
             django_db_blocker.unblock(),
-            override_settings(STORAGES=storages),
+            # Artemis configured, as on a developer's machine with credentials: see
+            # test_seeding_sends_no_correction_to_a_configured_artemis.
+            override_settings(STORAGES=storages, **ARTEMIS),
             transaction.atomic(),
         ):
             started = time.monotonic()
@@ -465,6 +474,40 @@ def test_jobs_show_finished_failed_and_in_flight_work(seeded):
         assert local.get().operation == ("identity" if document.is_identity else "forensics")
 
 
+def test_demo_jobs_end_with_the_audit_trail_the_engine_writes(seeded):
+    def last_event(job: ProviderJob) -> AuditEvent:
+        events = AuditEvent.objects.filter(object_type="providerjob", object_id=str(job.pk))
+        return events.order_by("pk").last()
+
+    for job in ProviderJob.objects.filter(status=ProviderJob.Status.COMPLETED):
+        event = last_event(job)
+        assert event.action == "job.completed"
+        assert sorted(event.after["reports"]) == sorted(job.reports.values_list("pk", flat=True))
+    vendor_errors = set()
+    for job in ProviderJob.objects.filter(status__in=["failed", "expired"]):
+        event = last_event(job)
+        assert event.after["status"] == job.status and event.after["error"] == job.last_error
+        if event.action in ("job.submit_error", "job.poll_error"):
+            # A provider's error, recorded by the engine with the vendor's HTTP status and no
+            # retry left.
+            assert event.after["retry_at"] is None
+            vendor_errors.add(event.after["http_status"])
+    assert vendor_errors == {401, 503}
+
+
+def test_the_demo_writes_jobs_and_their_results_only_through_the_engine():
+    """Provider jobs, reports, OCR results and officers are stored by the job engine's outcome
+    step (the demo's stand-in providers answer it); the demo only moves their clocks back."""
+    engine_rows = "ProviderJob|Report|OcrResult|Officer|OfficerRole|ManagerAlert"
+    writes = re.compile(
+        rf"\b(?:{engine_rows})\.objects(?:\.\w+\([^()]*\))*"
+        r"\.(?:create|bulk_create|get_or_create|update_or_create|update|delete)\("
+    )
+    for module in (builder, payloads, providers):
+        source = Path(module.__file__).read_text()
+        assert not writes.findall(source), module.__name__
+
+
 def test_decisions_and_corrections_are_audited(seeded):
     decisions = Decision.objects.all()
     statuses = dict(decisions.values_list("status").annotate(n=Count("id")))
@@ -495,6 +538,29 @@ def test_decisions_and_corrections_are_audited(seeded):
         assert AuditEvent.objects.filter(
             action=action, object_type=obj._meta.model_name, object_id=str(obj.pk)
         ).exists(), action
+
+
+def test_decisions_and_reviews_are_the_ones_the_product_writes(seeded):
+    # Through decision_propose / decision_confirm / alert_review: codes from the product's list,
+    # and the audit actions the audit log's filter knows.
+    assert set(Decision.objects.values_list("reason_code", flat=True)) <= set(ReasonCode.values)
+    reviewed = ManagerAlert.objects.exclude(review_status=ManagerAlert.ReviewStatus.OPEN)
+    reviews = AuditEvent.objects.filter(action__in=["alert.acknowledge", "alert.dismiss"])
+    assert reviewed.exists()
+    assert sorted(reviews.values_list("object_id", flat=True)) == sorted(
+        str(pk) for pk in reviewed.values_list("pk", flat=True)
+    )
+    for customer in Customer.objects.exclude(status=Customer.Status.NEW):
+        changes = AuditEvent.objects.filter(action="customer.status", customer=customer)
+        assert changes.order_by("pk").last().after["status"] == customer.status
+
+
+def test_seeding_sends_no_correction_to_a_configured_artemis(seeded):
+    # The corrections went through ocr_correct, which queues a push to Artemis when Artemis is
+    # configured (it is, in this seed): the demo's are never pushed.
+    corrections = AuditEvent.objects.filter(action="ocr.correct")
+    assert corrections.count() == OcrCorrection.objects.count() >= 3
+    assert {event.after["sync"] for event in corrections} == {"not_configured"}
 
 
 def test_every_stored_document_file_exists_with_its_sha256(seeded, settings):

@@ -148,6 +148,25 @@ def test_redis_url_switches_tasks_to_rq(tmp_path):
     assert set(loaded["tasks"]["default"]["QUEUES"]) <= set(loaded["rq"])
 
 
+def test_the_demo_app_is_installed_in_development_and_only_on_request_in_production(tmp_path):
+    apps = "print('demo' in s.INSTALLED_APPS)"
+    production = {"DEBUG": "False", "SECRET_KEY": "x" * 50}
+
+    loaded = {
+        "development": import_settings(tmp_path, apps, DEBUG="True"),
+        "production": import_settings(tmp_path, apps, **production),
+        "demo server": import_settings(tmp_path, apps, DEMO_APP="True", **production),
+        "development without": import_settings(tmp_path, apps, DEBUG="True", DEMO_APP="False"),
+    }
+
+    assert {name: r.stdout.strip() or r.stderr for name, r in loaded.items()} == {
+        "development": "True",
+        "production": "False",
+        "demo server": "True",
+        "development without": "False",
+    }
+
+
 def test_without_redis_url_tasks_go_to_the_database(tmp_path):
     result = import_settings(tmp_path, BACKENDS, DEBUG="True")
 

@@ -12,35 +12,19 @@ import os
 import subprocess
 import sys
 import uuid
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from kyc.models import AuditEvent, Customer
 from tests.conftest import empty_redis_database
+from tests.fake_vendors import database_env
 from tests.tasks import PING_ACTION, record_worker_ping_task
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 WORKER_TIMEOUT = 60
-
-
-def database_env() -> dict[str, str]:
-    """Environment variables that point tests.settings at the test database itself."""
-    database = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return {"SQLITE_PATH": str(database["NAME"])}
-    if connection.vendor == "postgresql":
-        credentials = quote(database["USER"] or "", safe="")
-        if database["PASSWORD"]:
-            credentials += ":" + quote(database["PASSWORD"], safe="")
-        host = database["HOST"] or "127.0.0.1"
-        port = f":{database['PORT']}" if database["PORT"] else ""
-        return {"DATABASE_URL": f"postgres://{credentials}@{host}{port}/{database['NAME']}"}
-    raise AssertionError(f"No worker environment for the {connection.vendor} database")
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:

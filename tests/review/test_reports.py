@@ -9,6 +9,8 @@ import json
 import pytest
 from django.core.files.base import ContentFile
 
+from demo import payloads
+from demo.bench import report_fields
 from kyc.models import Report
 from kyc.providers.finovox import risk_report_data
 from kyc.providers.october import OctoberReport, doc_xray_report
@@ -22,19 +24,11 @@ ESCAPED = "&lt;script&gt;alert("
 
 
 def store(data, *, customer=None, document=None) -> Report:
-    """A Report as the job engine stores a provider's ReportData."""
+    """A Report as the job engine stores a provider's ReportData (the columns of `report_fields`,
+    which tests/test_seed_bench.py holds to the engine's)."""
     customer = customer or make_customer()
     report = Report.objects.create(
-        request=customer.requests.get(),
-        document=document,
-        source=data.source,
-        external_id=data.external_id,
-        flag_color=data.flag_color,
-        flag_value=data.flag_value,
-        score=data.score,
-        reasons=[reason.as_dict() for reason in data.reasons],
-        summary=dict(data.summary),
-        raw=dict(data.raw),
+        request=customer.requests.get(), document=document, **report_fields(data)
     )
     if data.attachment is not None:
         name, content = data.attachment
@@ -100,18 +94,20 @@ def doc_xray(text: str = "", **kwargs) -> Report:
 
 
 def finovox_body(text: str = "", pdf: bytes | None = None) -> dict:
-    body = {
-        "name": "statement.pdf" + text,
-        "global_risk": "high",
-        "software_risk": "high",
-        "metadata_risk": "medium",
-        "datastructure_risk": "low",
-        "vision_risk": "low",
-        "coherence_risk": "medium",
-        "document_quality": "acceptable" + text,
-        "software": "photoshop" + text,
-        "explanation": {"en": "Edited with Photoshop." + text, "fr": "Modifié avec Photoshop."},
-    }
+    body = payloads.finovox_result(
+        name="statement.pdf" + text,
+        global_risk="high",
+        risks={
+            "software": "high",
+            "metadata": "medium",
+            "datastructure": "low",
+            "vision": "low",
+            "coherence": "medium",
+        },
+        document_quality="acceptable" + text,
+        software="photoshop" + text,
+        explanation={"en": "Edited with Photoshop." + text, "fr": "Modifié avec Photoshop."},
+    )
     if pdf is not None:
         body["pdf_report"] = {"en": base64.b64encode(pdf).decode()}
     return body

@@ -1,9 +1,14 @@
 """Builds the demo data set behind `manage.py seed_demo`.
 
-Customers and documents go through the real services (`customer_create`, `document_add`), so they
-carry their audit rows and first analysis request like any other. What no service writes yet
-(vendor jobs and reports, Manager X-Ray officers, OCR results and corrections, decisions) is
-written here with the ORM, each state change with its audit row.
+Customers and documents go through the real services (`customer_create`, `document_add`), and
+so do their provider jobs: while the demo builds, the provider registry holds stand-ins of the
+real providers (demo/providers.py) that take each file as the demo plans and answer with canned
+vendor results (demo/payloads.py). The job engine submits and polls them and stores their
+reports, OCR results, officers and errors through its own outcome step, with its audit rows.
+What happened over weeks happens here in one instant, so timestamps and counters are moved back
+afterwards (`_backdate`). Decisions, alert reviews and OCR corrections go through their services
+too; what no service can write here (the `in_review` status, OCR corrections' delivery to
+Artemis, which needs Artemis) is written with the ORM.
 
 Everything is drawn from seeded `random.Random` streams (one per customer and per phase): the
 same data every time, dates apart, which are relative to today so that "last 30 days" filters
@@ -17,26 +22,25 @@ import datetime as dt
 import random
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
-from django.db.models import Case, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 from stdnum.fr import siren as stdnum_siren
 
-from kyc import roles, services
+from demo import catalog, documents, mrz, payloads
+from demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
+from demo.providers import Answer, Script, stand_ins
+from kyc import providers, roles, services
 from kyc.dates import add_years
-from kyc.demo import catalog, documents, mrz, payloads
-from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
-from kyc.i18n import Deferred, as_detail, as_text
+from kyc.i18n import Deferred, Message
 from kyc.models import (
     AnalysisRequest,
     Customer,
@@ -45,12 +49,22 @@ from kyc.models import (
     ManagerAlert,
     OcrCorrection,
     OcrResult,
-    Officer,
-    OfficerRole,
     ProviderJob,
     Report,
 )
+from kyc.providers.base import (
+    OcrData,
+    OfficerData,
+    Outcome,
+    ProviderError,
+    ReportData,
+    State,
+    Submission,
+)
 from kyc.providers.finovox import FinovoxProvider
+from kyc.services import jobs
+from kyc.services.alerts import ACKNOWLEDGE, DISMISS
+from kyc.services.decisions import ReasonCode
 
 DEMO_SEED = 20261009
 DEFAULT_PASSWORD = "demo-password-2026"  # noqa: S105 - development-only default, printed on use
@@ -84,42 +98,53 @@ PROVIDER_OF = {
     Report.Source.LOCAL_FORENSICS: ("local", "forensics"),
     Report.Source.LOCAL_MRZ: ("local", "identity"),
 }
-IDENTITY_KINDS = ("id_card", "passport", "residence_permit")
-# Seconds a provider takes, and how long the job engine waits for it (the providers' deadlines).
+# Seconds a provider takes (the engine's deadlines are the providers' own: `Provider.deadline`).
 DURATION = {"local": (2, 9), "october": (90, 420), "finovox": (30, 160), "mindee": (2, 12)}
-DEADLINE = {
-    "local": dt.timedelta(hours=1),
-    "october": dt.timedelta(hours=72),
-    "finovox": dt.timedelta(minutes=70),
-    "mindee": dt.timedelta(hours=1),
-}
-# The errors the job engine would have stored, as the providers raise them: translatable, so a
-# French analyst reads them in French (ProviderJob.last_error_detail).
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a job ends badly, told to the engine as the provider tells it: an error raised by the
+    submission or by a poll, or (`outcome`) a poll's final failed or expired outcome."""
+
+    status: str
+    attempts: int
+    message: Message
+    step: str  # "submit" | "poll"
+    outcome: bool = False
+    status_code: int | None = None
+
+
+def _http_error(vendor: str, status: int, where: str, detail: str) -> Deferred:
+    # kyc.providers.http's wording for a 5xx answer, translatable like the real one.
+    return Deferred(
+        gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
+        vendor=vendor,
+        status=status,
+        where=where,
+        detail=detail,
+    )
+
+
+# The errors the job engine stores, as the providers raise them: translatable, so a French analyst
+# reads them in French (ProviderJob.last_error_detail).
 FAILURES = {
-    "finovox_gave_up": (
+    "finovox_gave_up": Failure(
         "failed",
         5,
-        Deferred(
-            gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
-            vendor="Finovox",
-            status=503,
-            where="POST /analyse",
-            detail="Service Unavailable",
-        ),
+        _http_error("Finovox", 503, "POST /analyse", "Service Unavailable"),
+        "submit",
+        status_code=503,
     ),
-    "finovox_retrying": (
+    "finovox_retrying": Failure(
         "failed",
         3,
-        Deferred(
-            gettext_noop("%(vendor)s answered %(status)s on %(where)s: %(detail)s"),
-            vendor="Finovox",
-            status=503,
-            where="POST /retrieve",
-            detail="Service Unavailable",
-        ),
+        _http_error("Finovox", 503, "POST /retrieve", "Service Unavailable"),
+        "poll",
+        status_code=503,
     ),
-    "finovox_expired": ("expired", 4, FinovoxProvider.expiry_message),
-    "october_401": (
+    "finovox_expired": Failure("expired", 4, FinovoxProvider.expiry_message, "poll", outcome=True),
+    "october_401": Failure(
         "failed",
         1,
         Deferred(
@@ -132,14 +157,27 @@ FAILURES = {
             where="POST /requests",
             detail="Invalid session token",
         ),
+        "submit",
+        status_code=401,
     ),
-    "mindee_failed": (
+    "mindee_failed": Failure(
         "failed",
         1,
         Deferred(
             gettext_noop("Mindee could not process the document: %(error)s"),
             error="ServerError (An error occurred)",
         ),
+        "poll",
+        outcome=True,
+    ),
+    "local_failed": Failure(
+        "failed",
+        1,
+        Deferred(
+            gettext_noop("the built-in engine failed: %(error)s"),
+            error="MemoryError: the page is too large to render",
+        ),
+        "submit",
     ),
 }
 
@@ -242,6 +280,10 @@ class DemoBuilder:
     # ------------------------------------------------------------------------------ entry
 
     def build(self) -> None:
+        with stand_ins(Script()) as self.script:
+            self._build()
+
+    def _build(self) -> None:
         self._stream("statuses")
         company_statuses = self._statuses()
         individual_statuses = self._statuses()
@@ -306,30 +348,6 @@ class DemoBuilder:
         name = self.rng.choices(["analyst", "reviewer", None], weights=weights)[0]
         return self.users.by_name(name)
 
-    def _origin(
-        self,
-        *,
-        created: dt.datetime,
-        verdict: str,
-        upload: dt.datetime,
-        software: str,
-        image: bool = False,
-    ) -> documents.FileOrigin:
-        """A file's own dates and producer, consistent with what its reports will say."""
-        rng = self.rng
-        created = min(created, upload - dt.timedelta(hours=2)).astimezone(PARIS)
-        if verdict == CLEAN:
-            return documents.FileOrigin(created, created, software)
-        if image:
-            editors = SUSPICIOUS_IMAGE_SOFTWARE if verdict == SUSPICIOUS else FORGED_IMAGE_SOFTWARE
-        else:
-            editors = SUSPICIOUS_PDF_SOFTWARE if verdict == SUSPICIOUS else FORGED_PDF_SOFTWARE
-        modified = created + dt.timedelta(days=rng.uniform(1.2, 6.5))
-        latest = upload.astimezone(PARIS) - dt.timedelta(minutes=rng.randint(20, 90))
-        if modified > latest:
-            modified = max(created + dt.timedelta(hours=1), latest)
-        return documents.FileOrigin(created, modified, rng.choice(editors))
-
     # -------------------------------------------------------------------------- identifiers
 
     def _siren(self) -> str:
@@ -352,16 +370,6 @@ class DemoBuilder:
         bban = f"{bank_code}{branch}{account}{rib_key:02d}"
         return stdnum_iban.format(f"FR{stdnum_iban.calc_check_digits('FR00' + bban)}{bban}")
 
-    def _document_number(self, country: str, kind: str) -> str:
-        rng = self.rng
-        letters, alnum = "ABCDEFGHJKLMNPRSTUVWXYZ", "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-        if country == "FRA" and kind == "passport":
-            return (
-                f"{rng.randint(15, 24)}{rng.choice(letters)}{rng.choice(letters)}"
-                f"{rng.randint(0, 99_999):05d}"
-            )
-        return rng.choice(letters) + "".join(rng.choice(alnum) for _ in range(8))
-
     # ------------------------------------------------------------------------- documents
 
     def _add_document(
@@ -382,206 +390,163 @@ class DemoBuilder:
         misread: tuple[str, str, str] | None = None,
     ) -> tuple[Document, dt.datetime]:
         """Upload through the service, then run (or leave pending) each planned analysis."""
-        document = services.document_add(
-            request=request,
-            uploaded_file=SimpleUploadedFile(name, content),
-            kind=kind,
-            actor=uploader,
-            period=period,
-            document_date=document_date,
-        )
-        self.stored_files.append(document.file.name)
-        self._backdate(document, created_at=uploaded_at, updated_at=uploaded_at)
-        if request.october_request_id:
-            document.october_media_id = payloads.hex_id(self.rng)
-            Document.objects.filter(pk=document.pk).update(
-                october_media_id=document.october_media_id
-            )
         # One job per provider and operation; the built-in engine's single job on an identity
         # document yields both its reports.
         groups: dict[tuple[str, str], list[Analysis]] = defaultdict(list)
         for analysis in analyses:
             groups[operation_of(analysis.source, kind)].append(analysis)
-        # `document_add` queues jobs of its own for the enabled providers: complete those
-        # rather than add duplicates (one active job per document, provider and operation).
-        existing = [job for job in document.jobs.all() if job.is_active]
+        # `document_add` creates the jobs of the providers that take the file: these ones.
+        self.script.operations = {provider: operation for provider, operation in groups}
+        try:
+            document = services.document_add(
+                request=request,
+                uploaded_file=SimpleUploadedFile(name, content),
+                kind=kind,
+                actor=uploader,
+                period=period,
+                document_date=document_date,
+            )
+        finally:
+            self.script.operations = {}
+        self.stored_files.append(document.file.name)
+        self._backdate(document, created_at=uploaded_at, updated_at=uploaded_at)
+        # October's id for the file once Doc X-Ray uploads it.
+        media_id = payloads.hex_id(self.rng) if request.october_request_id else ""
+        created = {(job.provider, job.operation): job for job in document.jobs.all()}
         last = uploaded_at
         for (provider, operation), group in groups.items():
             finished = self._run(
-                request=request,
-                document=document,
-                provider=provider,
-                operation=operation,
+                job=created[provider, operation],
                 analyses=group,
-                job=_claim(existing, provider, operation, set(groups)),
-                actor=uploader,
                 uploaded_at=uploaded_at,
                 verdict=verdict,
                 origin=origin,
                 identity=identity,
                 misread=misread,
+                media_id=media_id,
             )
             last = max(last, finished or last)
         return document, last
 
-    def _job_values(self, provider: str, analyses: list[Analysis], start: dt.datetime):
-        """Status, counters and timestamps of a job, as the job engine would have left them."""
-        rng = self.rng
-        outcome = next((a.outcome for a in analyses), ProviderJob.Status.COMPLETED)
-        failure = next((a.failure for a in analyses if a.failure), "")
-        attempts, error = 0, None
-        if failure:
-            outcome, attempts, error = FAILURES[failure]
-        submitted = start + dt.timedelta(seconds=rng.randint(1, 20))
-        duration = dt.timedelta(seconds=rng.randint(*DURATION[provider]))
+    def _history(self, provider: str, analyses: list[Analysis], start: dt.datetime):
+        """The planned end of a job (status and failure), and its clock and counters."""
+        status = next((a.outcome for a in analyses), ProviderJob.Status.COMPLETED)
+        failure = next((FAILURES[a.failure] for a in analyses if a.failure), None)
+        status = failure.status if failure else status
         asynchronous = provider != "local" and operation_is_async(provider, analyses)
-        polls = rng.randint(1, 4) if asynchronous else 0
-        values: dict[str, Any] = {
-            "status": outcome,
-            "submitted_at": submitted,
-            "finished_at": None,
-            "next_poll_at": None,
-            "deadline_at": start + DEADLINE[provider],
-            "attempts": attempts or 1 + polls,
-            "poll_count": polls,
-            "error_count": 0,
-            "last_error": as_text(error),
-            "last_error_detail": as_detail(error),
-        }
-        if outcome == ProviderJob.Status.QUEUED:
-            values.update(submitted_at=None, attempts=0, poll_count=0)
-        elif outcome in (ProviderJob.Status.SUBMITTED, ProviderJob.Status.PROCESSING):
-            values["next_poll_at"] = self.now + dt.timedelta(seconds=rng.randint(10, 40))
-            values["poll_count"] = 0 if outcome == ProviderJob.Status.SUBMITTED else polls
-            values["error_count"] = attempts if error else 0
-        elif outcome == ProviderJob.Status.EXPIRED:
-            values["finished_at"] = values["deadline_at"]
-        else:
-            values["finished_at"] = submitted + duration
-            values["error_count"] = attempts if error else 0
-        return values
+        values = job_history(
+            self.rng,
+            provider=provider,
+            status=status,
+            failure=failure,
+            asynchronous=asynchronous,
+            start=start,
+            now=self.now,
+        )
+        return {"status": status, **values}, failure
 
     def _run(
         self,
         *,
-        request: AnalysisRequest,
-        document: Document | None,
-        provider: str,
-        operation: str,
+        job: ProviderJob,
         analyses: list[Analysis],
-        job: ProviderJob | None,
-        actor: User | None,
         uploaded_at: dt.datetime,
         verdict: str,
         origin: documents.FileOrigin | None,
         identity: documents.IdentityDocument | None = None,
         misread: tuple[str, str, str] | None = None,
         manager: dict[str, Any] | None = None,
+        media_id: str = "",
     ) -> dt.datetime | None:
-        """One ProviderJob in its planned state, with its reports (and OCR) when completed,
-        and the audit trail the job engine writes (create, submit, final state)."""
-        values = self._job_values(provider, analyses, uploaded_at)
-        status = values["status"]
-        built = []
-        if status == ProviderJob.Status.COMPLETED:
+        """Bring one job to its planned end through the engine: the stand-in provider answers the
+        engine's submission and poll with this job's canned results, or fails as planned."""
+        values, failure = self._history(job.provider, analyses, uploaded_at)
+        reports: list[ReportData] = []
+        ocr: list[OcrData] = []
+        officers: tuple[OfficerData, ...] = ()
+        if values["status"] == ProviderJob.Status.COMPLETED:
             for analysis in analyses:
-                data, ocr = self._report_data(
-                    analysis.source, document, verdict, origin, identity, misread, values, manager
+                data, read, found = report_for(
+                    self.rng,
+                    analysis.source,
+                    document=job.document,
+                    verdict=verdict,
+                    origin=origin,
+                    today=self.today,
+                    identity=identity,
+                    misread=misread,
+                    started=values["submitted_at"],
+                    manager=manager,
                 )
-                built.append((analysis.source, data, ocr))
-        values["external_id"] = self._external_id(
-            operation, request, document, built[0][1] if built else None
+                reports.append(data)
+                ocr += [read] if read else []
+                officers += found
+        external_id = self._external_id(job, media_id, reports[0] if reports else None)
+        if values["status"] != ProviderJob.Status.QUEUED:
+            # Files opened minutes ago keep their queued jobs for the worker of `make run`.
+            submission = Submission(
+                external_id=external_id,
+                document_external_id=media_id if job.operation == "doc_xray" else "",
+            )
+            outcome = Outcome(
+                State.COMPLETED, reports=tuple(reports), ocr=tuple(ocr), officers=officers
+            )
+            for step, answer in self._answers(submission, outcome, failure):
+                if step == "submit" and job.status != ProviderJob.Status.QUEUED:
+                    # Submitted already (the Manager X-Ray job opened the October request): the
+                    # result comes with the next poll.
+                    assert isinstance(answer, Submission) and answer.outcome is not None
+                    step, answer = "poll", answer.outcome
+                self.script.answer(job.pk, answer)
+                if step == "submit":
+                    jobs.job_submit(job.pk)
+                else:
+                    jobs.job_poll(job.pk, force=True)
+                job.refresh_from_db()
+        # The engine ended the job as planned; only its clock and counters are the demo's.
+        assert job.status == values.pop("status"), (job.pk, job.status, job.last_error)
+        self._backdate(
+            job, **values, created_at=uploaded_at, updated_at=values["finished_at"] or self.now
         )
-        customer = request.customer
-        if job is None:
-            job = ProviderJob.objects.create(
-                request=request, document=document, provider=provider, operation=operation, **values
-            )
-            services.audit_record(
-                actor=actor,
-                action="job.create",
-                obj=job,
-                customer=customer,
-                after={"provider": provider, "operation": operation, "document": job.document_id},
-            )
-        else:
-            for name, value in values.items():
-                setattr(job, name, value)
-            job.save()
-        self._backdate(job, created_at=uploaded_at, updated_at=values["finished_at"] or self.now)
-        if values["submitted_at"] is not None:
-            services.audit_record(
-                actor=None,
-                action="job.submit",
-                obj=job,
-                customer=customer,
-                before={"status": ProviderJob.Status.QUEUED},
-                after={"status": ProviderJob.Status.SUBMITTED, "external_id": job.external_id},
-            )
-        if job.last_error and job.is_active:
-            services.audit_record(
-                actor=None,
-                action="job.poll_error",
-                obj=job,
-                customer=customer,
-                before={"status": status},
-                after={"status": status, "error": job.last_error},
-            )
-
         finished = values["finished_at"]
-        report_ids = []
-        for source, data, ocr in built:
-            report = Report.objects.create(
-                request=request,
-                document=document,
-                job=job,
-                source=source,
-                external_id=data.external_id,
-                flag_color=data.flag_color,
-                flag_value=data.flag_value[:64],
-                score=data.score,
-                reasons=data.reasons,
-                summary=data.summary,
-                raw=data.raw,
-            )
-            report_ids.append(report.pk)
+        for report in job.reports.all():
             self._backdate(report, created_at=finished)
-            if ocr is not None and document is not None:
-                result = OcrResult.objects.create(
-                    document=document,
-                    report=report,
-                    source=source,
-                    fields=ocr.fields,
-                    confidence=ocr.confidence,
-                )
-                self._backdate(result, created_at=finished, updated_at=finished)
-                self._remember_ocr(result, customer, source, identity, misread, finished)
-            if manager is not None:
-                self._officers(request, report)
-        if status in ProviderJob.FINAL_STATUSES:
-            services.audit_record(
-                actor=None,
-                action=f"job.{status}",
-                obj=job,
-                customer=customer,
-                before={"status": ProviderJob.Status.PROCESSING},
-                after={"status": status, "reports": report_ids, "error": job.last_error or None},
-            )
+        for result in OcrResult.objects.filter(report__job=job).order_by("pk"):
+            self._backdate(result, created_at=finished, updated_at=finished)
+            self._remember_ocr(result, job.request.customer, identity, misread, finished)
         return finished
 
-    def _external_id(
-        self,
-        operation: str,
-        request: AnalysisRequest,
-        document: Document | None,
-        data: payloads.ReportData | None,
-    ) -> str:
+    @staticmethod
+    def _answers(
+        submission: Submission, outcome: Outcome, failure: Failure | None
+    ) -> list[tuple[str, Answer]]:
+        """What the provider answers the engine's submission and poll, in order. A result comes
+        with the submission, as a synchronous provider's does: the engine stores it with the same
+        outcome step and audit rows as after a poll, in half the calls (the polls a vendor would
+        have needed are in the job's history)."""
+        if failure is None:
+            return [("submit", replace(submission, outcome=outcome))]
+        error = ProviderError(
+            failure.message,
+            retryable=False,
+            status_code=failure.status_code,
+            configuration=failure.status_code == 401,
+        )
+        if failure.step == "submit":
+            return [("submit", error)]
+        if failure.outcome:
+            ended = Outcome(State(failure.status), message=failure.message)
+            return [("submit", submission), ("poll", ended)]
+        return [("submit", submission), ("poll", error)]
+
+    def _external_id(self, job: ProviderJob, media_id: str, data: ReportData | None) -> str:
         """The job's vendor id: October request or medium, Finovox retrieve token, Mindee job
         (asynchronous) or document (synchronous) id; none for the built-in engine."""
+        operation = job.operation
         if operation == "manager_xray":
-            return request.october_request_id or ""
+            return job.request.october_request_id or ""
         if operation == "doc_xray":
-            return document.october_media_id if document else ""
+            return media_id
         if operation == "risk":
             return payloads.hex_id(self.rng, 40)
         if operation == "international_id":
@@ -590,68 +555,16 @@ class DemoBuilder:
             return data.external_id
         return ""
 
-    def _report_data(
-        self,
-        source: str,
-        document: Document | None,
-        verdict: str,
-        origin: documents.FileOrigin | None,
-        identity: documents.IdentityDocument | None,
-        misread: tuple[str, str, str] | None,
-        times: dict[str, Any],
-        manager: dict[str, Any] | None,
-    ) -> tuple[payloads.ReportData, payloads.OcrData | None]:
-        rng = self.rng
-        kind = document.kind if document else ""
-        if source == Report.Source.DOC_XRAY:
-            pdf = document is not None and document.content_type == "application/pdf"
-            return payloads.doc_xray(rng, kind=kind, verdict=verdict, origin=origin, pdf=pdf), None
-        if source == Report.Source.LOCAL_FORENSICS:
-            assert document is not None
-            data = payloads.local_forensics(
-                rng,
-                kind=kind,
-                verdict=verdict,
-                origin=origin,
-                content_type=document.content_type,
-                size=document.size,
-                sha256=document.sha256,
-            )
-            return data, None
-        if source == Report.Source.FINOVOX_RISK:
-            assert document is not None
-            name = document.original_name
-            return payloads.finovox_risk(rng, name=name, verdict=verdict, origin=origin), None
-        if source == Report.Source.MANAGER_XRAY:
-            assert manager is not None
-            return payloads.manager_xray(rng, **manager, today=self.today), None
-        assert identity is not None and document is not None
-        if source == Report.Source.LOCAL_MRZ:
-            return payloads.local_mrz(rng, identity, today=self.today)
-        mindee_misread = (misread[0], misread[2]) if misread else None
-        build = (
-            payloads.mindee_passport
-            if source == Report.Source.MINDEE_PASSPORT
-            else payloads.mindee_international_id
-        )
-        return build(
-            rng,
-            identity,
-            name=document.original_name,
-            started=times["submitted_at"],
-            misread=mindee_misread,
-        )
-
     def _remember_ocr(
         self,
         result: OcrResult,
         customer: Customer,
-        source: str,
         identity: documents.IdentityDocument | None,
         misread: tuple[str, str, str] | None,
         at: dt.datetime,
     ) -> None:
         """Keep the OCR results that an analyst will want to correct."""
+        source = result.source
         if source != Report.Source.LOCAL_MRZ and misread:
             _key, artemis_field, wrong = misread
             right = {
@@ -669,112 +582,6 @@ class DemoBuilder:
                 )
 
     # -------------------------------------------------------------------- Manager X-Ray
-
-    def _persons(
-        self, company: str, siren: str, registered: dt.date, risk: str
-    ) -> list[dict[str, Any]]:
-        """Manager X-Ray persons, shaped as October's `report.raw.persons`."""
-        rng = self.rng
-        people = rng.sample(catalog.OFFICERS, rng.choice([1, 1, 2, 2, 3]))
-        persons = []
-        for first_name, last_name, _sex in people:
-            start = registered + dt.timedelta(days=rng.randint(0, 900))
-            start = min(start, self.today - dt.timedelta(days=200))
-            companies = [
-                {
-                    "name": company,
-                    "code": {"id": siren, "type": "siren"},
-                    "jobStartDate": start.isoformat(),
-                    "jobEndDate": None,
-                    "alerts": [],
-                }
-            ]
-            for other in rng.sample(catalog.OTHER_COMPANIES, rng.choice([0, 1, 1, 2])):
-                other_start = self.today - dt.timedelta(days=rng.randint(900, 6000))
-                ended = rng.random() < 0.5
-                end = other_start + dt.timedelta(days=rng.randint(300, 800)) if ended else None
-                companies.append(
-                    {
-                        "name": other,
-                        "code": {"id": self._siren(), "type": "siren"},
-                        "jobStartDate": other_start.isoformat(),
-                        "jobEndDate": end.isoformat() if end else None,
-                        "alerts": [],
-                    }
-                )
-            persons.append(
-                {
-                    "lastname": last_name,
-                    "firstname": first_name,
-                    "birthdate": dt.date(
-                        rng.randint(1952, 1988), rng.randint(1, 12), rng.randint(1, 28)
-                    ).isoformat(),
-                    # A fraction, as in October's example ("confidencePercentage": 1).
-                    "confidencePercentage": rng.choice([1, 1, 0.97, 0.92, 0.85]),
-                    "companies": companies,
-                }
-            )
-        self._alerts(persons, risk)
-        return persons
-
-    def _alerts(self, persons: list[dict[str, Any]], risk: str) -> None:
-        rng = self.rng
-        low = [alert for alert in catalog.ALERTS if alert[1] == "low"]
-        worst = {CLEAN: None, SUSPICIOUS: "medium", FRAUDULENT: "high"}[risk]
-        slots = [company for person in persons for company in person["companies"]]
-        for company in slots:
-            for _ in range(rng.choice([0, 0, 1, 1, 2])):
-                self._alert(company, rng.choice(low))
-        if worst:
-            # The alert that drives the flag sits on another company of a manager when there is
-            # one (the usual story), else on the customer itself.
-            target = slots[-1] if len(slots) > 1 else slots[0]
-            choices = [alert for alert in catalog.ALERTS if alert[1] == worst]
-            self._alert(target, rng.choice(choices), recent=rng.random() < 0.5)
-        if not any(company["alerts"] for company in slots):
-            self._alert(slots[0], rng.choice(low), recent=True)
-
-    def _alert(self, company: dict[str, Any], alert: tuple[str, str], recent: bool = False) -> None:
-        rng = self.rng
-        recent = recent or rng.random() < 0.25
-        days = rng.randint(0, 29) if recent else rng.randint(30, 730)
-        date = (self.today - dt.timedelta(days=days)).isoformat()
-        name, level = alert
-        if any(a["name"] == name and a["date"] == date for a in company["alerts"]):
-            return
-        company["alerts"].append({"date": date, "name": name, "level": level})
-        company["alerts"].sort(key=lambda a: a["date"], reverse=True)
-
-    def _officers(self, request: AnalysisRequest, report: Report) -> None:
-        """Normalise the Manager X-Ray persons into Officer, OfficerRole and ManagerAlert rows."""
-        customer = request.customer
-        for person in report.raw["persons"]:
-            officer = Officer.objects.create(
-                request=request,
-                report=report,
-                last_name=person["lastname"],
-                first_name=person["firstname"],
-                birth_date=dt.date.fromisoformat(person["birthdate"]),
-                confidence=round(float(person["confidencePercentage"]) * 100),
-            )
-            for company in person["companies"]:
-                role = OfficerRole.objects.create(
-                    officer=officer,
-                    company_name=company["name"],
-                    siren=company["code"]["id"],
-                    start_date=_date(company["jobStartDate"]),
-                    end_date=_date(company["jobEndDate"]),
-                )
-                ManagerAlert.objects.bulk_create(
-                    ManagerAlert(
-                        role=role,
-                        customer=customer,
-                        date=_date(alert["date"]),
-                        name=alert["name"],
-                        level=alert["level"],
-                    )
-                    for alert in company["alerts"]
-                )
 
     # ------------------------------------------------------------------------- companies
 
@@ -802,41 +609,51 @@ class DemoBuilder:
         manager_risk = self._manager_risk(status, rank)
         registered_at = self._registered_at(status, rank)
         creator = self.users.reviewer if rng.random() < 0.2 else self.users.analyst
-        customer = services.customer_create(
-            kind=Customer.Kind.COMPANY,
-            actor=creator,
-            legal_name=legal_name,
-            siren=siren,
-            siret=siret,
-            assignee=self._pick_user(status),
-        )
+        # With October, `customer_create` opens the company's Manager X-Ray job.
+        self.script.operations = {"october": "manager_xray"} if october else {}
+        try:
+            customer = services.customer_create(
+                kind=Customer.Kind.COMPANY,
+                actor=creator,
+                legal_name=legal_name,
+                siren=siren,
+                siret=siret,
+                assignee=self._pick_user(status),
+            )
+        finally:
+            self.script.operations = {}
         request = customer.requests.get()
-        if october:
-            request.october_request_id = payloads.hex_id(rng)
-            request.status = (
-                AnalysisRequest.Status.PENDING_ANALYSIS
-                if october == "pending"
-                else AnalysisRequest.Status.ANALYSED
+        manager_job = request.jobs.filter(operation="manager_xray").first()
+        if october and manager_job is not None:
+            # Its submission opens the October request (POST /requests), whose id the engine
+            # keeps on the file; Manager X-Ray then runs on October's side.
+            request_id = payloads.hex_id(rng)
+            self.script.answer(
+                manager_job.pk, Submission(external_id=request_id, request_external_id=request_id)
             )
-            request.stage = "1.1" if october == "pending" else "2.1"
-            request.save(update_fields=["october_request_id", "status", "stage", "updated_at"])
-            # What the job engine records when October's POST /requests answers.
-            services.audit_record(
-                actor=None,
-                action="request.vendor_id",
-                obj=request,
-                customer=customer,
-                after={
-                    "provider": "october",
-                    "october_request_id": request.october_request_id,
-                    "status": request.status,
-                    "stage": request.stage,
-                },
+            jobs.job_submit(manager_job.pk)
+            # October's own progress on the file, which no service stores.
+            pending = october == "pending"
+            AnalysisRequest.objects.filter(pk=request.pk).update(
+                status=AnalysisRequest.Status.PENDING_ANALYSIS
+                if pending
+                else AnalysisRequest.Status.ANALYSED,
+                stage="1.1" if pending else "2.1",
             )
+            request.refresh_from_db()
+            manager_job.refresh_from_db()
         self._backdate(customer, created_at=registered_at)
         self._backdate(request, created_at=registered_at, updated_at=registered_at)
 
-        persons = self._persons(legal_name, siren, registered, manager_risk)
+        persons = payloads.manager_persons(
+            rng,
+            company=legal_name,
+            siren=siren,
+            registered=registered,
+            risk=manager_risk,
+            today=self.today,
+            new_siren=self._siren,
+        )
         officer_titles = {
             "SA": ["Président du conseil d'administration", "Directeur général", "Administrateur"],
             "SAS": ["Président", "Directeur général", "Directeur général délégué"],
@@ -888,7 +705,8 @@ class DemoBuilder:
             clock += dt.timedelta(minutes=rng.randint(1, 3))
             issued = registered_at.date() - dt.timedelta(days=rng.randint(2, 60))
             created = dt.datetime.combine(issued, dt.time(8, rng.randint(0, 59)), tzinfo=PARIS)
-            origin = self._origin(
+            origin = file_origin(
+                self.rng,
                 created=created,
                 verdict=verdicts["kbis"],
                 upload=clock,
@@ -916,7 +734,8 @@ class DemoBuilder:
             clock += dt.timedelta(minutes=rng.randint(1, 3))
             year = registered_at.year - 1
             created = dt.datetime(year + 1, 4, rng.randint(1, 28), 16, 30, tzinfo=PARIS)
-            origin = self._origin(
+            origin = file_origin(
+                self.rng,
                 created=created,
                 verdict=verdicts["financial"],
                 upload=clock,
@@ -955,7 +774,9 @@ class DemoBuilder:
         if rng.random() < 0.4:
             clock += dt.timedelta(minutes=rng.randint(1, 3))
             head = persons[0]
-            identity = self._identity(
+            identity = identity_document(
+                self.rng,
+                today=self.today,
                 kind="id_card",
                 first_name=head["firstname"],
                 last_name=head["lastname"],
@@ -993,16 +814,10 @@ class DemoBuilder:
 
         # Manager X-Ray runs on October's side as soon as the request exists.
         result = Built(customer=customer, last_event=last)
-        if october:
-            outcome = ProviderJob.Status.COMPLETED
+        if october and manager_job is not None:
             finished = self._run(
-                request=request,
-                document=None,
-                provider="october",
-                operation="manager_xray",
-                analyses=[Analysis(Report.Source.MANAGER_XRAY, outcome=outcome)],
-                job=self._request_job(request),
-                actor=creator,
+                job=manager_job,
+                analyses=[Analysis(Report.Source.MANAGER_XRAY)],
                 uploaded_at=registered_at,
                 verdict=manager_risk,
                 origin=None,
@@ -1015,20 +830,6 @@ class DemoBuilder:
             result.last_event = max(last, finished or last)
             result.alerts = list(ManagerAlert.objects.filter(customer=customer))
         return result
-
-    @staticmethod
-    def _request_job(request: AnalysisRequest) -> ProviderJob | None:
-        return (
-            ProviderJob.objects.filter(
-                request=request,
-                document__isnull=True,
-                provider="october",
-                operation="manager_xray",
-                status__in=ProviderJob.ACTIVE_STATUSES,
-            )
-            .order_by("id")
-            .first()
-        )
 
     def _bank_statement(
         self,
@@ -1082,8 +883,12 @@ class DemoBuilder:
         created = dt.datetime.combine(
             month_end + dt.timedelta(days=1), dt.time(3, rng.randint(0, 59)), tzinfo=PARIS
         )
-        origin = self._origin(
-            created=created, verdict=verdict, upload=upload, software=PDF_SOFTWARE["bank_statement"]
+        origin = file_origin(
+            self.rng,
+            created=created,
+            verdict=verdict,
+            upload=upload,
+            software=PDF_SOFTWARE["bank_statement"],
         )
         statement = documents.BankStatement(
             bank_name=bank_name,
@@ -1135,7 +940,9 @@ class DemoBuilder:
         if failures.get("identity", {}).get(Report.Source.MINDEE_INTERNATIONAL_ID):
             kind = "id_card"
         expired = status == Customer.Status.INFO_REQUESTED and rank == 0
-        identity = self._identity(
+        identity = identity_document(
+            self.rng,
+            today=self.today,
             kind=kind,
             first_name=first_name,
             last_name=last_name,
@@ -1186,7 +993,8 @@ class DemoBuilder:
             clock += dt.timedelta(minutes=rng.randint(1, 4))
             issued = registered_at.date() - dt.timedelta(days=rng.randint(8, 80))
             created = dt.datetime.combine(issued, dt.time(5, rng.randint(0, 59)), tzinfo=PARIS)
-            origin = self._origin(
+            origin = file_origin(
+                self.rng,
                 created=created,
                 verdict=verdicts["proof"],
                 upload=clock,
@@ -1219,76 +1027,6 @@ class DemoBuilder:
             )
             last = max(last, finished)
         return Built(customer=customer, last_event=last)
-
-    def _identity(
-        self,
-        *,
-        kind: str,
-        first_name: str,
-        last_name: str,
-        sex: str,
-        nationality: str,
-        birth_date: dt.date,
-        birth_place: str,
-        address: str,
-        verdict: str,
-        upload: dt.datetime,
-        expired: bool = False,
-    ) -> documents.IdentityDocument:
-        rng = self.rng
-        number = self._document_number(nationality, kind)
-        if expired:
-            expiry = self.today - dt.timedelta(days=rng.randint(20, 90))
-        else:
-            expiry = self.today + dt.timedelta(days=rng.randint(200, 3300))
-        issue = add_years(expiry, -10) - dt.timedelta(days=1)
-        lines = mrz.for_document(
-            passport=kind == "passport",
-            country=nationality,
-            document_number=number,
-            surname=last_name,
-            given_names=first_name,
-            birth_date=birth_date,
-            sex=sex,
-            expiry_date=expiry,
-        )
-        scanned = dt.datetime.combine(
-            upload.date(), dt.time(rng.randint(7, 11), rng.randint(0, 59)), tzinfo=PARIS
-        ) - dt.timedelta(days=rng.randint(1, 20))
-        origin = self._origin(
-            created=scanned,
-            verdict=verdict,
-            upload=upload,
-            software=rng.choice(SCANNER_SOFTWARE),
-            image=True,
-        )
-        header, label, passport_word = catalog.COUNTRY_HEADERS[nationality]
-        printed = None
-        if verdict == FRAUDULENT:
-            # The forger changed the printed birth date but not the machine-readable zone.
-            printed = add_years(birth_date, rng.choice([-4, -3, 3, 5]))
-        tone = rng.choice([(196, 160, 130), (150, 110, 85), (110, 80, 60), (225, 190, 165)])
-        return documents.IdentityDocument(
-            kind=kind,
-            issuing_country=nationality,
-            nationality=nationality,
-            country_header=header,
-            nationality_label=label,
-            passport_word=passport_word,
-            surname=last_name,
-            given_names=first_name,
-            sex=sex,
-            birth_date=birth_date,
-            birth_place=birth_place,
-            document_number=number,
-            issue_date=issue,
-            expiry_date=expiry,
-            mrz_lines=lines,
-            printed_birth_date=printed,
-            address=address,
-            photo_tone=tone,
-            origin=origin,
-        )
 
     def _misread(
         self, identity: documents.IdentityDocument, source: str, status: str, rank: int
@@ -1380,7 +1118,7 @@ class DemoBuilder:
         """Move the file to its status the way the four-eyes flow would, with its audit trail."""
         rng = self.rng
         customer = built.customer
-        analyst, reviewer = self.users.analyst, self.users.reviewer
+        analyst = self.users.analyst
         start = min(built.last_event + dt.timedelta(hours=rng.randint(2, 30)), self.now)
         if status == Customer.Status.NEW:
             return
@@ -1388,9 +1126,9 @@ class DemoBuilder:
         kind = "company" if customer.kind == Customer.Kind.COMPANY else "individual"
         if status == Customer.Status.IN_REVIEW:
             if (kind == "company" and rank in (1, 2)) or (kind == "individual" and rank == 2):
-                self._propose(customer, _DECISION_STORIES["proposed", kind], start)
+                self._propose(customer, DECISION_STORIES["proposed", kind], start)
             elif rank == 3 and kind == "company":
-                decision = self._propose(customer, _DECISION_STORIES["sent_back", kind], start)
+                decision = self._propose(customer, DECISION_STORIES["sent_back", kind], start)
                 self._review(
                     decision,
                     confirm=False,
@@ -1400,20 +1138,21 @@ class DemoBuilder:
                     ),
                 )
             return
-        decision = self._propose(customer, _DECISION_STORIES[status, kind], start)
+        decision = self._propose(customer, DECISION_STORIES[status, kind], start)
         for alert in built.alerts:
             if alert.level != ManagerAlert.Level.LOW or rng.random() < 0.5:
                 self._review_alert(alert, decision.proposed_at)
+        # Confirming moves the file to the decided status (decision_confirm).
         self._review(decision, confirm=True, comment="Checked: agreed.")
-        self._set_status(customer, status, actor=reviewer)
 
     def _set_status(self, customer: Customer, status: str, *, actor: User) -> None:
+        """Opening the review: no service writes `in_review` yet; audited as decisions do."""
         before = customer.status
         Customer.objects.filter(pk=customer.pk).update(status=status)
         customer.status = status
         services.audit_record(
             actor=actor,
-            action="customer.status_change",
+            action="customer.status",
             obj=customer,
             customer=customer,
             before={"status": before},
@@ -1424,63 +1163,35 @@ class DemoBuilder:
         self, customer: Customer, story: tuple[str, str, str], at: dt.datetime
     ) -> Decision:
         outcome, reason_code, reason = story
-        decision = Decision.objects.create(
+        decision = services.decision_propose(
             customer=customer,
             outcome=outcome,
             reason_code=reason_code,
             reason=reason,
-            proposed_by=self.users.analyst,
+            actor=self.users.analyst,
         )
         proposed_at = min(at, self.now - dt.timedelta(minutes=self.rng.randint(30, 240)))
         self._backdate(decision, proposed_at=proposed_at)
-        services.audit_record(
-            actor=self.users.analyst,
-            action="decision.propose",
-            obj=decision,
-            customer=customer,
-            after={"outcome": outcome, "reason_code": reason_code},
-        )
         return decision
 
     def _review(self, decision: Decision, *, confirm: bool, comment: str) -> None:
-        decision.status = Decision.Status.CONFIRMED if confirm else Decision.Status.SENT_BACK
-        decision.reviewed_by = self.users.reviewer
-        reviewed = decision.proposed_at + dt.timedelta(hours=self.rng.randint(1, 20))
-        decision.reviewed_at = min(reviewed, self.now - dt.timedelta(minutes=5))
-        decision.review_comment = comment
-        decision.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
-        services.audit_record(
-            actor=self.users.reviewer,
-            action="decision.confirm" if confirm else "decision.send_back",
-            obj=decision,
-            customer=decision.customer,
-            before={"status": Decision.Status.PROPOSED},
-            after={"status": decision.status, "review_comment": comment},
-        )
+        review = services.decision_confirm if confirm else services.decision_send_back
+        reviewed = review(decision=decision, actor=self.users.reviewer, comment=comment)
+        at = decision.proposed_at + dt.timedelta(hours=self.rng.randint(1, 20))
+        self._backdate(reviewed, reviewed_at=min(at, self.now - dt.timedelta(minutes=5)))
 
     def _review_alert(self, alert: ManagerAlert, before: dt.datetime) -> None:
         acknowledged = alert.level != ManagerAlert.Level.LOW
-        alert.review_status = (
-            ManagerAlert.ReviewStatus.ACKNOWLEDGED
+        reviewed = services.alert_review(
+            alert=alert,
+            action=ACKNOWLEDGE if acknowledged else DISMISS,
+            note="Checked against the BODACC notice; taken into account in the decision."
             if acknowledged
-            else ManagerAlert.ReviewStatus.DISMISSED
-        )
-        alert.reviewed_by = self.users.analyst
-        alert.reviewed_at = before - dt.timedelta(minutes=self.rng.randint(10, 120))
-        alert.review_note = (
-            "Checked against the BODACC notice; taken into account in the decision."
-            if acknowledged
-            else "Administrative event, no risk for this file."
-        )
-        alert.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
-        services.audit_record(
+            else "Administrative event, no risk for this file.",
             actor=self.users.analyst,
-            action="alert.review",
-            obj=alert,
-            customer=alert.customer,
-            before={"review_status": ManagerAlert.ReviewStatus.OPEN},
-            after={"review_status": alert.review_status, "note": alert.review_note},
         )
+        at = before - dt.timedelta(minutes=self.rng.randint(10, 120))
+        self._backdate(reviewed, reviewed_at=at)
 
     # ---------------------------------------------------------------------- corrections
 
@@ -1514,26 +1225,23 @@ class DemoBuilder:
             # Minutes after the reading, before anyone proposes a decision on the file.
             at = misread.at + dt.timedelta(minutes=rng.randint(10, 90))
             at = min(at, self.now - dt.timedelta(minutes=5))
-            correction = OcrCorrection.objects.create(
+            correction = services.ocr_correct(
                 ocr_result=misread.ocr_result,
-                changes={misread.field: {"old": misread.old, "new": misread.new}},
+                changes={misread.field: misread.new},
                 reason=reasons[misread.field],
-                author=self.users.analyst,
+                actor=self.users.analyst,
+            )
+            # Its delivery to Artemis, which the push task would have made (no Artemis here).
+            synced = OcrCorrection.SyncStatus.SYNCED
+            self._backdate(
+                correction,
+                created_at=at,
                 sync_status=sync_status,
                 sync_attempts=attempts,
                 sync_error=error,
                 synced_at=at + dt.timedelta(seconds=rng.randint(2, 40))
-                if sync_status == OcrCorrection.SyncStatus.SYNCED
+                if sync_status == synced
                 else None,
-            )
-            self._backdate(correction, created_at=at)
-            services.audit_record(
-                actor=self.users.analyst,
-                action="ocr.correct",
-                obj=correction,
-                customer=misread.customer,
-                before={misread.field: misread.old},
-                after={misread.field: misread.new},
             )
             if sync_status != OcrCorrection.SyncStatus.PENDING:
                 # Delivered (or attempted) to Artemis: the file and document exist there.
@@ -1547,27 +1255,8 @@ class DemoBuilder:
     # ---------------------------------------------------------------------------- finish
 
     def _finish(self) -> None:
-        """Derived fields: document status, customer risk level and last activity."""
-        # As the job engine does: a document is analysed once none of its jobs is still active.
-        active = ProviderJob.ACTIVE_STATUSES
-        Document.objects.filter(jobs__isnull=False).exclude(jobs__status__in=active).update(
-            status=Document.Status.ANALYSED
-        )
-        # Worst flag across the customer's reports ("" < green < orange < red), in one query.
-        worst = (
-            Report.objects.filter(request__customer=OuterRef("pk"))
-            .annotate(
-                rank=Case(
-                    When(flag_color="red", then=Value(3)),
-                    When(flag_color="orange", then=Value(2)),
-                    When(flag_color="green", then=Value(1)),
-                    default=Value(0),
-                )
-            )
-            .order_by("-rank")
-            .values("flag_color")[:1]
-        )
-        Customer.objects.update(risk_level=Coalesce(Subquery(worst), Value("")))
+        """Last activity, from the moved-back timestamps (the engine derived the rest: document
+        status, customer risk level)."""
         # Last activity: the latest of what happened to the file, never later than now.
         customers = list(Customer.objects.all())
         latest: dict[int, dt.datetime] = {}
@@ -1590,59 +1279,266 @@ class DemoBuilder:
         Customer.objects.bulk_update(customers, ["last_activity_at"], batch_size=200)
 
 
-_DECISION_STORIES = {
+# The decision each file's story ends with (reason codes from the product's list).
+DECISION_STORIES = {
     (Customer.Status.APPROVED, "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Kbis, bank statement and managers checked; no open adverse alert.",
     ),
     (Customer.Status.APPROVED, "individual"): (
         Decision.Outcome.APPROVE,
-        "identity_verified",
+        ReasonCode.DOCS_OK,
         "Identity document genuine (MRZ and printed data agree), proof of address recent.",
     ),
     (Customer.Status.REJECTED, "company"): (
         Decision.Outcome.REJECT,
-        "forged_document",
+        ReasonCode.FRAUD_SUSPECTED,
         "Bank statement edited after issue: amounts painted over (Doc X-Ray, Finovox, local).",
     ),
     (Customer.Status.REJECTED, "individual"): (
         Decision.Outcome.REJECT,
-        "identity_mismatch",
+        ReasonCode.ID_MISMATCH,
         "Printed birth date differs from the MRZ; the identity document is considered forged.",
     ),
     (Customer.Status.INFO_REQUESTED, "company"): (
         Decision.Outcome.REQUEST_INFO,
-        "original_statement",
+        ReasonCode.FRAUD_SUSPECTED,
         "Statement modified days after it was issued: original requested from the bank portal.",
     ),
     (Customer.Status.INFO_REQUESTED, "individual"): (
         Decision.Outcome.REQUEST_INFO,
-        "missing_document",
+        ReasonCode.INCOMPLETE_FILE,
         "No proof of address, and the identity document needs checking: documents requested.",
     ),
     ("proposed", "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Company documents consistent; manager alerts reviewed.",
     ),
     ("proposed", "individual"): (
         Decision.Outcome.APPROVE,
-        "identity_verified",
+        ReasonCode.DOCS_OK,
         "Identity verified against the MRZ; address proven.",
     ),
     ("sent_back", "company"): (
         Decision.Outcome.APPROVE,
-        "documents_verified",
+        ReasonCode.DOCS_OK,
         "Documents consistent.",
     ),
 }
 
 
+def file_origin(
+    rng: random.Random,
+    *,
+    created: dt.datetime,
+    verdict: str,
+    upload: dt.datetime,
+    software: str,
+    image: bool = False,
+) -> documents.FileOrigin:
+    """A file's own dates and producer, consistent with what its reports will say."""
+    created = min(created, upload - dt.timedelta(hours=2)).astimezone(PARIS)
+    if verdict == CLEAN:
+        return documents.FileOrigin(created, created, software)
+    if image:
+        editors = SUSPICIOUS_IMAGE_SOFTWARE if verdict == SUSPICIOUS else FORGED_IMAGE_SOFTWARE
+    else:
+        editors = SUSPICIOUS_PDF_SOFTWARE if verdict == SUSPICIOUS else FORGED_PDF_SOFTWARE
+    modified = created + dt.timedelta(days=rng.uniform(1.2, 6.5))
+    latest = upload.astimezone(PARIS) - dt.timedelta(minutes=rng.randint(20, 90))
+    if modified > latest:
+        modified = max(created + dt.timedelta(hours=1), latest)
+    return documents.FileOrigin(created, modified, rng.choice(editors))
+
+
+def _document_number(rng: random.Random, country: str, kind: str) -> str:
+    letters, alnum = "ABCDEFGHJKLMNPRSTUVWXYZ", "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+    if country == "FRA" and kind == "passport":
+        return (
+            f"{rng.randint(15, 24)}{rng.choice(letters)}{rng.choice(letters)}"
+            f"{rng.randint(0, 99_999):05d}"
+        )
+    return rng.choice(letters) + "".join(rng.choice(alnum) for _ in range(8))
+
+
+def identity_document(
+    rng: random.Random,
+    *,
+    today: dt.date,
+    kind: str,
+    first_name: str,
+    last_name: str,
+    sex: str,
+    nationality: str,
+    birth_date: dt.date,
+    birth_place: str,
+    address: str,
+    verdict: str,
+    upload: dt.datetime,
+    expired: bool = False,
+) -> documents.IdentityDocument:
+    """An identity document of this person: number, dates, MRZ, scan metadata and, when forged,
+    a printed birth date that its MRZ contradicts."""
+    number = _document_number(rng, nationality, kind)
+    if expired:
+        expiry = today - dt.timedelta(days=rng.randint(20, 90))
+    else:
+        expiry = today + dt.timedelta(days=rng.randint(200, 3300))
+    issue = add_years(expiry, -10) - dt.timedelta(days=1)
+    lines = mrz.for_document(
+        passport=kind == "passport",
+        country=nationality,
+        document_number=number,
+        surname=last_name,
+        given_names=first_name,
+        birth_date=birth_date,
+        sex=sex,
+        expiry_date=expiry,
+    )
+    scanned = dt.datetime.combine(
+        upload.date(), dt.time(rng.randint(7, 11), rng.randint(0, 59)), tzinfo=PARIS
+    ) - dt.timedelta(days=rng.randint(1, 20))
+    origin = file_origin(
+        rng,
+        created=scanned,
+        verdict=verdict,
+        upload=upload,
+        software=rng.choice(SCANNER_SOFTWARE),
+        image=True,
+    )
+    header, label, passport_word = catalog.COUNTRY_HEADERS[nationality]
+    printed = None
+    if verdict == FRAUDULENT:
+        # The forger changed the printed birth date but not the machine-readable zone.
+        printed = add_years(birth_date, rng.choice([-4, -3, 3, 5]))
+    tone = rng.choice([(196, 160, 130), (150, 110, 85), (110, 80, 60), (225, 190, 165)])
+    return documents.IdentityDocument(
+        kind=kind,
+        issuing_country=nationality,
+        nationality=nationality,
+        country_header=header,
+        nationality_label=label,
+        passport_word=passport_word,
+        surname=last_name,
+        given_names=first_name,
+        sex=sex,
+        birth_date=birth_date,
+        birth_place=birth_place,
+        document_number=number,
+        issue_date=issue,
+        expiry_date=expiry,
+        mrz_lines=lines,
+        printed_birth_date=printed,
+        address=address,
+        photo_tone=tone,
+        origin=origin,
+    )
+
+
+def job_history(
+    rng: random.Random,
+    *,
+    provider: str,
+    status: str,
+    failure: Failure | None,
+    asynchronous: bool,
+    start: dt.datetime,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Counters and timestamps of a job that ended (or stands) in `status`, as the engine would
+    have left them had it run from `start` over the past minutes or days: the demo and the
+    benchmark build in one instant what took that long."""
+    attempts = failure.attempts if failure else 0
+    submitted = start + dt.timedelta(seconds=rng.randint(1, 20))
+    duration = dt.timedelta(seconds=rng.randint(*DURATION[provider]))
+    polls = rng.randint(1, 4) if asynchronous else 0
+    registered = providers.get_provider(provider)
+    assert registered is not None, provider
+    deadline = registered.deadline
+    values: dict[str, Any] = {
+        "submitted_at": submitted,
+        "finished_at": submitted + duration,
+        "deadline_at": start + deadline,
+        "attempts": attempts or 1 + polls,
+        "poll_count": polls,
+        "error_count": attempts,
+    }
+    if status == ProviderJob.Status.QUEUED:
+        values.update(submitted_at=None, finished_at=None, attempts=0, poll_count=0)
+    elif status in ProviderJob.ACTIVE_STATUSES:
+        values.update(
+            finished_at=None,
+            next_poll_at=now + dt.timedelta(seconds=rng.randint(10, 40)),
+            poll_count=polls if status == ProviderJob.Status.PROCESSING else 0,
+        )
+    elif status == ProviderJob.Status.EXPIRED:
+        values.update(finished_at=values["deadline_at"], error_count=0)
+    return values
+
+
+def report_for(
+    rng: random.Random,
+    source: str,
+    *,
+    document: Any,
+    verdict: str,
+    origin: documents.FileOrigin | None,
+    today: dt.date,
+    identity: documents.IdentityDocument | None = None,
+    misread: tuple[str, str, str] | None = None,
+    started: dt.datetime | None = None,
+    manager: dict[str, Any] | None = None,
+) -> tuple[ReportData, OcrData | None, tuple[OfficerData, ...]]:
+    """One canned report of `source` on a document (a Document, or anything with its kind,
+    content_type, size, sha256 and original_name), with the OCR reading and the officers that
+    come with it: the demo's and the benchmark's one builder."""
+    kind = document.kind if document else ""
+    if source == Report.Source.DOC_XRAY:
+        pdf = document is not None and document.content_type == "application/pdf"
+        return payloads.doc_xray(rng, kind=kind, verdict=verdict, origin=origin, pdf=pdf), None, ()
+    if source == Report.Source.LOCAL_FORENSICS:
+        data = payloads.local_forensics(
+            rng,
+            kind=kind,
+            verdict=verdict,
+            origin=origin,
+            content_type=document.content_type,
+            size=document.size,
+            sha256=document.sha256,
+        )
+        return data, None, ()
+    if source == Report.Source.FINOVOX_RISK:
+        name = document.original_name
+        return payloads.finovox_risk(rng, name=name, verdict=verdict, origin=origin), None, ()
+    if source == Report.Source.MANAGER_XRAY:
+        assert manager is not None
+        report, officers = payloads.manager_xray(rng, **manager, today=today)
+        return report, None, officers
+    assert identity is not None and document is not None
+    if source == Report.Source.LOCAL_MRZ:
+        return *payloads.local_mrz(rng, identity, today=today), ()
+    build = (
+        payloads.mindee_passport
+        if source == Report.Source.MINDEE_PASSPORT
+        else payloads.mindee_international_id
+    )
+    assert started is not None
+    data, read = build(
+        rng,
+        identity,
+        name=document.original_name,
+        started=started,
+        misread=(misread[0], misread[2]) if misread else None,
+    )
+    return data, read, ()
+
+
 def operation_of(source: str, document_kind: str) -> tuple[str, str]:
     provider, operation = PROVIDER_OF[source]
     if provider == "local":
-        operation = "identity" if document_kind in IDENTITY_KINDS else "forensics"
+        operation = "identity" if document_kind in Document.IDENTITY_KINDS else "forensics"
     return provider, operation
 
 
@@ -1651,25 +1547,6 @@ def operation_is_async(provider: str, analyses: list[Analysis]) -> bool:
     if provider in ("october", "finovox"):
         return True
     return any(a.source == Report.Source.MINDEE_INTERNATIONAL_ID for a in analyses)
-
-
-def _claim(
-    existing: list[ProviderJob], provider: str, operation: str, planned: set[tuple[str, str]]
-) -> ProviderJob | None:
-    """An active job `document_add` already queued for this provider and operation, if any."""
-    for job in existing:
-        if (job.provider, job.operation) == (provider, operation):
-            return job
-    # The same provider under an operation name we do not plan (say a future "analyse"): one
-    # job, reused for every report of that provider.
-    for job in existing:
-        if job.provider == provider and (job.provider, job.operation) not in planned:
-            return job
-    return None
-
-
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
 
 
 def _month_end(day: dt.date, *, months_back: int) -> dt.date:

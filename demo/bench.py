@@ -6,20 +6,26 @@ expired), about ten reports per customer with vendor-shaped raw payloads, OCR re
 documents, Manager X-Ray officers with their companies and alerts, decisions, and the audit rows
 the customer file's timeline shows (customer created, document added, decisions).
 
-Speed over ceremony: rows are built in memory and written with `bulk_create` in batches, with
-explicit primary keys (no RETURNING round trip, related rows point to ids known in advance), one
-transaction per batch. No service runs per row, no task is enqueued, no per-object audit row is
-written beyond the timeline's.
+Speed over ceremony: the demo goes through the services and the job engine (demo/builder.py),
+at some thirty queries a job; a hundred thousand customers have a million jobs, so here rows are
+built in memory and written with plain multi-row INSERTs (COPY on PostgreSQL) in batches, with
+explicit primary keys (related rows point to ids known in advance), one transaction per batch.
+No service runs per row, no task is enqueued, no per-object audit row is written beyond the
+timeline's.
 
-Payloads come from kyc.demo.payloads (the demo seeder's builders), so their shapes follow the
-vendor contracts. Identity reports (local MRZ reader, Mindee) and OCR results are built per
-document because they carry the customer's name and a document number that the queue's search
-finds. Document forensics payloads (Doc X-Ray, Finovox, built-in forensics) do not name the
-customer: they are drawn from a pool of pre-built variants per (source, kind, verdict) because
-building a million of them would dominate the seeding time without changing their size or shape.
+What the rows hold is what the engine would store: the demo's own builders (demo/builder.py,
+demo/payloads.py) give each job's history and each report as the provider interface's types
+(`ReportData`, `OcrData`, `OfficerData`, officers read by the October provider's parser), and
+`report_fields` and its siblings below map them onto columns as the engine's outcome step does
+(tests/test_seed_bench.py holds the two to the same rows). Identity reports (local MRZ reader,
+Mindee) and OCR results are built per document because they carry the customer's name and a
+document number that the queue's search finds. Document forensics payloads (Doc X-Ray,
+Finovox, built-in forensics) do not name the customer: they are drawn from a pool of pre-built
+variants per (source, kind, verdict) because building a million of them would dominate the
+seeding time without changing their size or shape.
 
 Files: every Document row points to one of six real sample files (a passport JPEG, an identity
-card PNG and four PDFs drawn by kyc.demo.documents), stored once under `bench/` in the default
+card PNG and four PDFs drawn by demo.documents), stored once under `bench/` in the default
 storage, with their true sha256, size and detected type. Writing a file per document would mean
 hundreds of thousands of files and gigabytes for pages that never read them, while the document
 viewer and the file view still work on any bench document. The flip side: erasing or purging one
@@ -48,10 +54,9 @@ from django.db.models import Max
 from django.utils import timezone
 from stdnum import luhn
 
+from demo import builder, catalog, documents, mrz, payloads
+from demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc import intake, roles
-from kyc.demo import catalog, documents, mrz, payloads
-from kyc.demo.builder import _DECISION_STORIES, DEADLINE, DURATION, FAILURES, operation_of
-from kyc.demo.payloads import CLEAN, FRAUDULENT, SUSPICIOUS
 from kyc.i18n import as_detail, as_text
 from kyc.models import (
     RISK_ORDER,
@@ -67,16 +72,29 @@ from kyc.models import (
     ProviderJob,
     Report,
 )
+from kyc.providers.base import CompanyRoleData, OcrData, OfficerData, ReportData
 
 BENCH_SEED = 1100
 USER_PREFIX = "bench-"
-# The customer whose file the live-status benchmark watches (20 pending jobs), found by this id.
-LIVE_STATUS_MARKER = "bench-live-status"
+# Who registers the two customers the benchmarks look up by name (no other bench customer bears
+# these names: bench companies are "<sector> <surname> <city> <form>", bench surnames come from
+# the catalogue).
+BENCH_OWNER = f"{USER_PREFIX}analyst-00"
+# The company whose file the live-status benchmark watches (20 pending jobs).
+LIVE_STATUS_NAME = "Suivi en Direct Bench SAS"
 # The individual the upload benchmark adds documents to (and removes them from afterwards).
-UPLOAD_TARGET_MARKER = "bench-upload-target"
+UPLOAD_TARGET_NAME = ("Camille", "Essai-Envoi")
 LIVE_STATUS_DOCUMENTS = 10  # two pending jobs each (built-in engine and Finovox)
 POOL_SIZE = 48  # forensics payload variants per (source, kind, verdict)
+POOLED_SOURCES = (Report.Source.DOC_XRAY, Report.Source.LOCAL_FORENSICS, Report.Source.FINOVOX_RISK)
 DEFAULT_BATCH = 1000  # customers per transaction
+# The failure a failed job of each provider tells (demo/builder.py FAILURES).
+FAILURE_OF = {
+    "local": "local_failed",
+    "october": "october_401",
+    "finovox": "finovox_gave_up",
+    "mindee": "mindee_failed",
+}
 
 # Models in insertion order (parents first); sequence reset and counts use it too.
 MODELS: tuple[type[models.Model], ...] = (
@@ -177,10 +195,6 @@ class Ids:
         return value
 
 
-def bench_users_exist() -> bool:
-    return User.objects.filter(username__startswith=USER_PREFIX).exists()
-
-
 def non_bench_customers() -> int:
     """Customers not written by this seeder (bench customers are created by a bench user)."""
     return Customer.objects.exclude(created_by__username__startswith=USER_PREFIX).count()
@@ -188,6 +202,71 @@ def non_bench_customers() -> int:
 
 def bench_customer_count() -> int:
     return Customer.objects.filter(created_by__username__startswith=USER_PREFIX).count()
+
+
+def live_status_customer() -> Customer:
+    """The company whose file the live-status benchmark watches."""
+    return Customer.objects.get(legal_name=LIVE_STATUS_NAME, created_by__username=BENCH_OWNER)
+
+
+def upload_target() -> Customer:
+    """The individual the upload benchmark adds documents to."""
+    first_name, last_name = UPLOAD_TARGET_NAME
+    return Customer.objects.get(
+        first_name=first_name, last_name=last_name, created_by__username=BENCH_OWNER
+    )
+
+
+# ------------------------------------------------------------------ rows from the engine's types
+
+
+def report_fields(data: ReportData, *, dumped: bool = False) -> dict[str, Any]:
+    """Report columns for a provider's report, as the engine's outcome step stores them
+    (`kyc.services.jobs._store_report`); `dumped`: JSON serialised once, for pooled reports."""
+    json_value = Dumped if dumped else (lambda value: value)
+    return {
+        "source": data.source,
+        "external_id": data.external_id,
+        "flag_color": data.flag_color,
+        "flag_value": data.flag_value,
+        "score": data.score,
+        "reasons": json_value([reason.as_dict() for reason in data.reasons]),
+        "summary": json_value(dict(data.summary)),
+        "raw": json_value(dict(data.raw)),
+    }
+
+
+def ocr_fields(data: OcrData) -> dict[str, Any]:
+    """OcrResult columns, as `_store_ocr` stores them."""
+    return {"source": data.source, "fields": dict(data.fields), "confidence": dict(data.confidence)}
+
+
+def officer_fields(data: OfficerData) -> dict[str, Any]:
+    """Officer columns, as `_store_officer` stores them."""
+    return {
+        "last_name": data.last_name,
+        "first_name": data.first_name,
+        "birth_date": data.birth_date,
+        "confidence": data.confidence,
+    }
+
+
+def role_fields(data: CompanyRoleData) -> dict[str, Any]:
+    """OfficerRole columns, as `_store_officer` stores them (its alerts are ManagerAlert rows)."""
+    return {
+        "company_name": data.company_name,
+        "siren": data.siren,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+    }
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A pooled report and its columns, JSON serialised once (stored many times)."""
+
+    data: ReportData
+    fields: dict[str, Any]
 
 
 def ensure_users(analysts: int = 12, reviewers: int = 4) -> Users:
@@ -215,49 +294,51 @@ def ensure_users(analysts: int = 12, reviewers: int = 4) -> Users:
 # ---------------------------------------------------------------------------------- sample files
 
 
-def _sample_identity(kind: str) -> documents.IdentityDocument:
-    birth, expiry = dt.date(1986, 4, 12), dt.date(2031, 9, 30)
-    if kind == "passport":
-        lines: tuple[str, ...] = mrz.td3(
-            issuing_country="FRA",
-            surname="Marchand",
-            given_names="Élodie",
-            document_number="21AB04519",
-            nationality="FRA",
-            birth_date=birth,
-            sex="F",
-            expiry_date=expiry,
-        )
-    else:
-        lines = mrz.td1(
-            issuing_country="FRA",
-            document_number="X4RTBPFW4",
-            birth_date=birth,
-            sex="F",
-            expiry_date=expiry,
-            nationality="FRA",
-            surname="Marchand",
-            given_names="Élodie",
-        )
+def sample_identity(
+    kind: str,
+    *,
+    surname: str = "Marchand",
+    given_names: str = "Élodie",
+    document_number: str = "",
+    birth_date: dt.date = dt.date(1986, 4, 12),
+    birth_place: str = "Angers",
+    issue_date: dt.date = dt.date(2021, 10, 1),
+    expiry_date: dt.date = dt.date(2031, 9, 30),
+) -> documents.IdentityDocument:
+    """A French identity document with fixed dates (same bytes every time): the bench's sample
+    files, and the passports the upload benchmark sends."""
+    passport = kind == "passport"
+    number = document_number or ("21AB04519" if passport else "X4RTBPFW4")
+    lines = mrz.for_document(
+        passport=passport,
+        country="FRA",
+        document_number=number,
+        surname=surname,
+        given_names=given_names,
+        birth_date=birth_date,
+        sex="F",
+        expiry_date=expiry_date,
+    )
+    header, label, word = catalog.COUNTRY_HEADERS["FRA"]
+    scanned = dt.datetime(2025, 3, 2, 9, 15)
     return documents.IdentityDocument(
         kind=kind,
         issuing_country="FRA",
         nationality="FRA",
-        country_header="RÉPUBLIQUE FRANÇAISE",
-        nationality_label="FRANÇAISE",
-        surname="Marchand",
-        given_names="Élodie",
+        country_header=header,
+        nationality_label=label,
+        passport_word=word,
+        surname=surname,
+        given_names=given_names,
         sex="F",
-        birth_date=birth,
-        birth_place="Angers",
-        document_number="21AB04519" if kind == "passport" else "X4RTBPFW4",
-        issue_date=dt.date(2021, 10, 1),
-        expiry_date=expiry,
+        birth_date=birth_date,
+        birth_place=birth_place,
+        document_number=number,
+        issue_date=issue_date,
+        expiry_date=expiry_date,
         mrz_lines=lines,
         address="12 rue de Saint-Malo, 35000 Rennes",
-        origin=documents.FileOrigin(
-            dt.datetime(2025, 3, 2, 9, 15), dt.datetime(2025, 3, 2, 9, 15), "HP Smart 15.4"
-        ),
+        origin=documents.FileOrigin(scanned, scanned, "HP Smart 15.4"),
     )
 
 
@@ -324,8 +405,8 @@ def _sample_contents() -> dict[str, tuple[str, bytes]]:
                 origin=origin,
             ),
         ),
-        "passport": ("passeport.jpg", documents.passport_jpeg(_sample_identity("passport"))),
-        "id_card": ("cni_recto.png", documents.id_card_png(_sample_identity("id_card"))),
+        "passport": ("passeport.jpg", documents.passport_jpeg(sample_identity("passport"))),
+        "id_card": ("cni_recto.png", documents.id_card_png(sample_identity("id_card"))),
     }
 
 
@@ -513,7 +594,7 @@ class BenchSeeder:
         self.today = timezone.localdate(self.now)
         self.live_status_customer = live_status_customer
         self.progress = progress
-        self.pools: dict[tuple[str, str, str], list[payloads.ReportData]] = {}
+        self.pools: dict[tuple[str, str, str], list[Pooled]] = {}
         self.created: Counter = Counter()
 
     # ------------------------------------------------------------------------------ entry
@@ -528,7 +609,9 @@ class BenchSeeder:
         self.pool_rng = random.Random(f"{self.seed}:pools")
         want_live = (
             self.live_status_customer
-            and not Customer.objects.filter(artemis_customer_id=LIVE_STATUS_MARKER).exists()
+            and not Customer.objects.filter(
+                legal_name=LIVE_STATUS_NAME, created_by__username=BENCH_OWNER
+            ).exists()
         )
         self.tables = {model: Table(model, self.now) for model in MODELS}
         done = 0
@@ -578,17 +661,11 @@ class BenchSeeder:
     def _when(self, start: dt.datetime, *, minutes: tuple[int, int]) -> dt.datetime:
         return min(start + dt.timedelta(minutes=self.rng.randint(*minutes)), self.now)
 
-    def _pooled(self, source: str, kind: str, verdict: str, build: Callable) -> Any:
+    def _pooled(self, source: str, kind: str, verdict: str, build: Callable) -> Pooled:
         pool = self.pools.setdefault((source, kind, verdict), [])
         if len(pool) < POOL_SIZE:
-            data = build(self.pool_rng)
-            # Serialised once, stored many times.
-            data.raw, data.reasons, data.summary = (
-                Dumped(data.raw),
-                Dumped(data.reasons),
-                Dumped(data.summary),
-            )
-            pool.append(data)
+            data, _ocr, _officers = build(self.pool_rng)
+            pool.append(Pooled(data, report_fields(data, dumped=True)))
         return self.rng.choice(pool)
 
     def _verdict(self, status: str, lead: bool) -> str:
@@ -599,17 +676,19 @@ class BenchSeeder:
         draw = self.rng.random()
         return FRAUDULENT if draw < 0.03 else SUSPICIOUS if draw < 0.15 else CLEAN
 
-    def _origin(self, verdict: str, created: dt.datetime, image: bool) -> documents.FileOrigin:
-        if verdict == CLEAN:
-            software = "HP Smart 15.4" if image else "BDA e-Releves 4.2 (iText 7.2.5)"
-            return documents.FileOrigin(created, created, software)
-        editors = {
-            (SUSPICIOUS, False): "Microsoft Word 2019",
-            (SUSPICIOUS, True): "GIMP 2.10.36",
-        }
-        software = editors.get((verdict, image), "Adobe Photoshop 25.0 (Windows)")
-        modified = created + dt.timedelta(days=self.rng.uniform(1.2, 6.5))
-        return documents.FileOrigin(created, modified, software)
+    def _origin(self, verdict: str, kind: str, upload: dt.datetime) -> documents.FileOrigin:
+        created = upload - dt.timedelta(days=self.rng.randint(1, 40))
+        image = kind in Document.IDENTITY_KINDS
+        return builder.file_origin(
+            self.rng,
+            created=created,
+            verdict=verdict,
+            upload=upload,
+            software=builder.SCANNER_SOFTWARE[0]
+            if image
+            else builder.PDF_SOFTWARE.get(kind, builder.PDF_SOFTWARE["bank_statement"]),
+            image=image,
+        )
 
     # ------------------------------------------------------------------------- customers
 
@@ -794,13 +873,13 @@ class BenchSeeder:
             updated_at=uploaded_at,
         )
         self._audit(rows, uploader, "document.add", document, customer, uploaded_at)
-        identity = self._identity(customer, kind) if kind in Document.IDENTITY_KINDS else None
-        origin = self._origin(
-            verdict, uploaded_at - dt.timedelta(days=rng.randint(1, 40)), image=identity is not None
-        )
+        identity = None
+        if kind in Document.IDENTITY_KINDS:
+            identity = self._identity(customer, kind, verdict, uploaded_at)
+        origin = identity.origin if identity else self._origin(verdict, kind, uploaded_at)
         groups: dict[tuple[str, str], list[str]] = {}
         for source in sources:
-            groups.setdefault(operation_of(source, kind), []).append(source)
+            groups.setdefault(builder.operation_of(source, kind), []).append(source)
         last = uploaded_at
         for (provider, operation), group in groups.items():
             outcome = pending or self._outcome(customer.status, provider)
@@ -811,11 +890,14 @@ class BenchSeeder:
                 continue
             for source in group:
                 data, ocr = self._report_data(source, document, verdict, origin, identity, job)
-                self._report(rows, request, document, job, source, data, ocr, flags)
+                self._report(rows, request, document, job, data, ocr, flags)
             last = max(last, job.finished_at)
         return last
 
-    def _identity(self, customer: Customer, kind: str) -> documents.IdentityDocument:
+    def _identity(
+        self, customer: Customer, kind: str, verdict: str, upload: dt.datetime
+    ) -> documents.IdentityDocument:
+        """The customer's identity document (a manager's, for a company), as the demo draws it."""
         rng = self.rng
         if customer.kind == Customer.Kind.INDIVIDUAL:
             first, last = customer.first_name, customer.last_name
@@ -823,38 +905,20 @@ class BenchSeeder:
         else:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             birth, nationality = dt.date(rng.randint(1950, 1990), 6, rng.randint(1, 28)), "FRA"
-        letters, alnum = "ABCDEFGHJKLMNPRSTUVWXYZ", "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-        number = rng.choice(letters) + "".join(rng.choice(alnum) for _ in range(8))
-        expiry = self.today + dt.timedelta(days=rng.randint(-60, 3300))
-        sex = rng.choice("FM")
-        lines = mrz.for_document(
-            passport=kind == Document.Kind.PASSPORT,
-            country=nationality,
-            document_number=number,
-            surname=last,
-            given_names=first,
-            birth_date=birth,
-            sex=sex,
-            expiry_date=expiry,
-        )
-        header, label, word = catalog.COUNTRY_HEADERS[nationality]
-        return documents.IdentityDocument(
+        return builder.identity_document(
+            rng,
+            today=self.today,
             kind="passport" if kind == Document.Kind.PASSPORT else "id_card",
-            issuing_country=nationality,
+            first_name=first,
+            last_name=last,
+            sex=rng.choice("FM"),
             nationality=nationality,
-            country_header=header,
-            nationality_label=label,
-            passport_word=word,
-            surname=last,
-            given_names=first,
-            sex=sex,
             birth_date=birth,
             birth_place=rng.choice(catalog.CITIES).name,
-            document_number=number,
-            # Ten years before expiry (by days: a 29 February has no tenth anniversary).
-            issue_date=expiry - dt.timedelta(days=3653),
-            expiry_date=expiry,
-            mrz_lines=lines,
+            address="",
+            verdict=verdict,
+            upload=upload,
+            expired=rng.random() < 0.02,
         )
 
     def _outcome(self, customer_status: str, provider: str) -> str:
@@ -879,48 +943,27 @@ class BenchSeeder:
         status: str,
         start: dt.datetime,
     ) -> ProviderJob:
-        """A job as the job engine would have left it (demo seeder's timings and errors)."""
+        """A job as the job engine leaves it: the demo's timings, counters and errors."""
         rng = self.rng
-        submitted = start + dt.timedelta(seconds=rng.randint(1, 20))
-        values: dict[str, Any] = {
-            "status": status,
-            "submitted_at": submitted,
-            "deadline_at": start + DEADLINE[provider],
-            "attempts": 1,
-            "poll_count": rng.randint(1, 4) if provider in ("october", "finovox") else 0,
-        }
-        if status == ProviderJob.Status.QUEUED:
-            values.update(submitted_at=None, attempts=0, poll_count=0)
-        elif status in ProviderJob.ACTIVE_STATUSES:
-            values["next_poll_at"] = self.now + dt.timedelta(hours=rng.randint(1, 12))
-        elif status == ProviderJob.Status.EXPIRED:
-            _status, attempts, error = FAILURES["finovox_expired"]
+        failure = None
+        if status in (ProviderJob.Status.FAILED, ProviderJob.Status.EXPIRED):
+            failure = builder.FAILURES[
+                "finovox_expired" if status == ProviderJob.Status.EXPIRED else FAILURE_OF[provider]
+            ]
+        values = builder.job_history(
+            rng,
+            provider=provider,
+            status=status,
+            failure=failure,
+            asynchronous=provider in ("october", "finovox"),
+            start=start,
+            now=self.now,
+        )
+        if failure is not None:
+            # As the engine keeps an error: English text, and the message to translate.
             values.update(
-                finished_at=values["deadline_at"],
-                attempts=attempts,
-                last_error=as_text(error),
-                last_error_detail=as_detail(error),
+                last_error=as_text(failure.message), last_error_detail=as_detail(failure.message)
             )
-        elif status == ProviderJob.Status.FAILED:
-            key = {
-                "finovox": "finovox_gave_up",
-                "october": "october_401",
-                "mindee": "mindee_failed",
-            }.get(provider)
-            error = FAILURES[key][2] if key else "The built-in engine could not read this file."
-            attempts = FAILURES[key][1] if key else 1
-            values.update(
-                finished_at=submitted + dt.timedelta(seconds=rng.randint(*DURATION[provider])),
-                attempts=attempts,
-                error_count=attempts,
-                last_error=as_text(error),
-                last_error_detail=as_detail(error),
-            )
-        else:
-            values["finished_at"] = submitted + dt.timedelta(
-                seconds=rng.randint(*DURATION[provider])
-            )
-        finished = values.get("finished_at")
         external = {
             "october": (document.october_media_id if document else request.october_request_id),
             "finovox": payloads.hex_id(rng, 40),
@@ -933,9 +976,10 @@ class BenchSeeder:
             document=document,
             provider=provider,
             operation=operation,
+            status=status,
             external_id=external or "",
             created_at=start,
-            updated_at=finished or start,
+            updated_at=values["finished_at"] or start,
             **values,
         )
 
@@ -947,50 +991,26 @@ class BenchSeeder:
         origin: documents.FileOrigin,
         identity: documents.IdentityDocument | None,
         job: ProviderJob,
-    ) -> tuple[payloads.ReportData, payloads.OcrData | None]:
-        kind = document.kind
-        if source == Report.Source.DOC_XRAY:
-            pdf = document.content_type == "application/pdf"
-            return self._pooled(
+    ) -> tuple[ReportData | Pooled, OcrData | None]:
+        """The demo's report for this source. Document forensics (which do not name the
+        customer) come from a pool of variants per source, kind and verdict."""
+
+        def build(rng: random.Random) -> tuple[ReportData, OcrData | None, tuple]:
+            return builder.report_for(
+                rng,
                 source,
-                kind,
-                verdict,
-                lambda rng: payloads.doc_xray(
-                    rng, kind=kind, verdict=verdict, origin=origin, pdf=pdf
-                ),
-            ), None
-        if source == Report.Source.LOCAL_FORENSICS:
-            return self._pooled(
-                source,
-                kind,
-                verdict,
-                lambda rng: payloads.local_forensics(
-                    rng,
-                    kind=kind,
-                    verdict=verdict,
-                    origin=origin,
-                    content_type=document.content_type,
-                    size=document.size,
-                    sha256=document.sha256,
-                ),
-            ), None
-        if source == Report.Source.FINOVOX_RISK:
-            name = document.original_name
-            return self._pooled(
-                source,
-                kind,
-                verdict,
-                lambda rng: payloads.finovox_risk(rng, name=name, verdict=verdict, origin=origin),
-            ), None
-        assert identity is not None
-        if source == Report.Source.LOCAL_MRZ:
-            return payloads.local_mrz(self.rng, identity, today=self.today)
-        build = (
-            payloads.mindee_passport
-            if source == Report.Source.MINDEE_PASSPORT
-            else payloads.mindee_international_id
-        )
-        return build(self.rng, identity, name=document.original_name, started=job.submitted_at)
+                document=document,
+                verdict=verdict,
+                origin=origin,
+                today=self.today,
+                identity=identity,
+                started=job.submitted_at,
+            )
+
+        if source in POOLED_SOURCES:
+            return self._pooled(source, document.kind, verdict, build), None
+        data, ocr, _officers = build(self.rng)
+        return data, ocr
 
     def _report(
         self,
@@ -998,30 +1018,27 @@ class BenchSeeder:
         request: AnalysisRequest,
         document: Document | None,
         job: ProviderJob,
-        source: str,
-        data: payloads.ReportData,
-        ocr: payloads.OcrData | None,
+        data: ReportData | Pooled,
+        ocr: OcrData | None,
         flags: list[str],
     ) -> Report:
-        external_id = data.external_id
-        if external_id and source in (Report.Source.DOC_XRAY, Report.Source.MANAGER_XRAY):
-            # Pooled payloads share their vendor id: each stored report needs its own.
-            external_id = payloads.hex_id(self.rng)
+        """The rows the engine's outcome step stores for this report (and its OCR reading)."""
+        if isinstance(data, Pooled):
+            fields = dict(data.fields)
+            if fields["external_id"]:
+                # Pooled payloads share their vendor id: each stored report needs its own.
+                fields["external_id"] = payloads.hex_id(self.rng)
+            data = data.data
+        else:
+            fields = report_fields(data)
         report = self._new(
             rows,
             Report,
             request=request,
             document=document,
             job=job,
-            source=source,
-            external_id=external_id,
-            flag_color=data.flag_color,
-            flag_value=data.flag_value[:64],
-            score=data.score,
-            reasons=data.reasons,
-            summary=data.summary,
-            raw=data.raw,
             created_at=job.finished_at,
+            **fields,
         )
         flags.append(data.flag_color)
         if ocr is not None and document is not None:
@@ -1030,11 +1047,9 @@ class BenchSeeder:
                 OcrResult,
                 document=document,
                 report=report,
-                source=source,
-                fields=ocr.fields,
-                confidence=ocr.confidence,
                 created_at=job.finished_at,
                 updated_at=job.finished_at,
+                **ocr_fields(ocr),
             )
         return report
 
@@ -1054,48 +1069,45 @@ class BenchSeeder:
         job = self._job(rows, request, None, "october", "manager_xray", status, registered)
         if job.status != ProviderJob.Status.COMPLETED:
             return job.finished_at or registered
-        persons = self._persons(customer, risk)
-        data = payloads.manager_xray(
+        persons = payloads.manager_persons(
             rng,
-            request_id=request.october_request_id,
+            company=customer.legal_name,
             siren=customer.siren,
-            persons=persons,
+            registered=registered.date(),
+            risk=risk,
             today=self.today,
+            new_siren=self._siren,
         )
-        report = self._report(
-            rows, request, None, job, Report.Source.MANAGER_XRAY, data, None, flags
+        data, _ocr, officers = builder.report_for(
+            rng,
+            Report.Source.MANAGER_XRAY,
+            document=None,
+            verdict=risk,
+            origin=None,
+            today=self.today,
+            manager={
+                "request_id": request.october_request_id,
+                "siren": customer.siren,
+                "persons": persons,
+            },
         )
-        for person in persons:
+        report = self._report(rows, request, None, job, data, None, flags)
+        for person in officers:
             officer = self._new(
-                rows,
-                Officer,
-                request=request,
-                report=report,
-                last_name=person["lastname"],
-                first_name=person["firstname"],
-                birth_date=dt.date.fromisoformat(person["birthdate"]),
-                confidence=round(float(person["confidencePercentage"]) * 100),
+                rows, Officer, request=request, report=report, **officer_fields(person)
             )
-            for company in person["companies"]:
-                role = self._new(
-                    rows,
-                    OfficerRole,
-                    officer=officer,
-                    company_name=company["name"],
-                    siren=company["code"]["id"],
-                    start_date=_date(company["jobStartDate"]),
-                    end_date=_date(company["jobEndDate"]),
-                )
-                for alert in company["alerts"]:
+            for company in person.roles:
+                role = self._new(rows, OfficerRole, officer=officer, **role_fields(company))
+                for alert in company.alerts:
                     reviewed = rng.random() < 0.4
                     self._new(
                         rows,
                         ManagerAlert,
                         role=role,
                         customer=customer,
-                        date=_date(alert["date"]),
-                        name=alert["name"],
-                        level=alert["level"],
+                        date=alert.date,
+                        name=alert.name,
+                        level=alert.level,
                         review_status=(
                             rng.choice(
                                 [
@@ -1112,62 +1124,6 @@ class BenchSeeder:
                     )
         return job.finished_at
 
-    def _persons(self, customer: Customer, risk: str) -> list[dict[str, Any]]:
-        """Manager X-Ray persons, shaped as October's `report.raw.persons` (as the demo)."""
-        rng = self.rng
-        people = rng.sample(catalog.OFFICERS, rng.choice([1, 1, 2, 2, 3]))
-        persons = []
-        for first_name, last_name, _sex in people:
-            start = self.today - dt.timedelta(days=rng.randint(200, 5000))
-            companies = [
-                {
-                    "name": customer.legal_name,
-                    "code": {"id": customer.siren, "type": "siren"},
-                    "jobStartDate": start.isoformat(),
-                    "jobEndDate": None,
-                    "alerts": [],
-                }
-            ]
-            for other in rng.sample(catalog.OTHER_COMPANIES, rng.choice([0, 1, 1, 2])):
-                other_start = self.today - dt.timedelta(days=rng.randint(900, 6000))
-                end = other_start + dt.timedelta(days=rng.randint(300, 800))
-                companies.append(
-                    {
-                        "name": other,
-                        "code": {"id": self._siren(), "type": "siren"},
-                        "jobStartDate": other_start.isoformat(),
-                        "jobEndDate": end.isoformat() if rng.random() < 0.5 else None,
-                        "alerts": [],
-                    }
-                )
-            persons.append(
-                {
-                    "lastname": last_name,
-                    "firstname": first_name,
-                    "birthdate": dt.date(
-                        rng.randint(1952, 1988), rng.randint(1, 12), rng.randint(1, 28)
-                    ).isoformat(),
-                    "confidencePercentage": rng.choice([1, 1, 0.97, 0.92, 0.85]),
-                    "companies": companies,
-                }
-            )
-        low = [alert for alert in catalog.ALERTS if alert[1] == "low"]
-        worst = {CLEAN: None, SUSPICIOUS: "medium", FRAUDULENT: "high"}[risk]
-        slots = [company for person in persons for company in person["companies"]]
-        for company in slots:
-            for _ in range(rng.choice([0, 0, 1, 1, 2])):
-                self._alert(company, rng.choice(low))
-        if worst:
-            self._alert(rng.choice(slots), rng.choice([a for a in catalog.ALERTS if a[1] == worst]))
-        return persons
-
-    def _alert(self, company: dict[str, Any], alert: tuple[str, str]) -> None:
-        date = (self.today - dt.timedelta(days=self.rng.randint(0, 730))).isoformat()
-        name, level = alert
-        if any(a["name"] == name and a["date"] == date for a in company["alerts"]):
-            return
-        company["alerts"].append({"date": date, "name": name, "level": level})
-
     # -------------------------------------------------------------------- decisions, audit
 
     def _decision(self, rows: Rows, customer: Customer, last: dt.datetime) -> dt.datetime:
@@ -1183,7 +1139,7 @@ class BenchSeeder:
             story, decided = "proposed", False
         else:
             return last
-        outcome, reason_code, reason = _DECISION_STORIES[story, customer.kind]
+        outcome, reason_code, reason = builder.DECISION_STORIES[story, customer.kind]
         proposer = rng.choice(self.users.analysts)
         reviewer = rng.choice(self.users.reviewers)
         proposed_at = self._when(last, minutes=(10, 3000))
@@ -1240,13 +1196,12 @@ class BenchSeeder:
             rows,
             Customer,
             kind=Customer.Kind.COMPANY,
-            legal_name="Suivi en Direct Bench SAS",
+            legal_name=LIVE_STATUS_NAME,
             siren=siren,
             status=Customer.Status.NEW,
             assignee=creator,
             created_by=creator,
             created_at=registered,
-            artemis_customer_id=LIVE_STATUS_MARKER,
         )
         request = self._new(
             rows,
@@ -1282,8 +1237,8 @@ class BenchSeeder:
             rows,
             Customer,
             kind=Customer.Kind.INDIVIDUAL,
-            first_name="Camille",
-            last_name="Essai-Envoi",
+            first_name=UPLOAD_TARGET_NAME[0],
+            last_name=UPLOAD_TARGET_NAME[1],
             birth_date=dt.date(1990, 5, 17),
             nationality="FRA",
             status=Customer.Status.NEW,
@@ -1291,7 +1246,6 @@ class BenchSeeder:
             created_by=creator,
             created_at=registered,
             last_activity_at=registered,
-            artemis_customer_id=UPLOAD_TARGET_MARKER,
         )
         self._new(
             rows,
@@ -1304,7 +1258,3 @@ class BenchSeeder:
             updated_at=registered,
         )
         self._audit(rows, creator, "customer.create", customer, customer, registered)
-
-
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None

@@ -1,4 +1,4 @@
-"""`manage.py seed_bench --customers N`: bulk benchmark data (kyc/bench_data.py, bench/).
+"""`manage.py seed_bench --customers N`: bulk benchmark data (demo/bench.py, bench/).
 
 Adds N customers with their documents, jobs, reports, OCR results, officers, alerts and decisions.
 Run again, it adds N more (the benchmarks grow one database from 1,000 to 100,000 customers).
@@ -12,7 +12,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kyc import bench_data
+from demo import bench as bench_data
 
 
 class Command(BaseCommand):

@@ -1,4 +1,6 @@
-"""Vendor-shaped raw payloads for the demo reports, each with its normalised reading.
+"""Vendor-shaped raw payloads for the demo reports, each with its normalised reading in the
+provider interface's own types (`kyc.providers.base`), which the job engine stores as it stores a
+real provider's answer.
 
 The raw shapes follow shared/vendor-apis.md: October Doc X-Ray (1.4) and Manager X-Ray (1.4),
 Finovox `risk` + `explanation` (2.2), Mindee V1 passport and international ID (3.2, 3.3). The
@@ -14,31 +16,122 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from kyc.demo import mrz
-from kyc.demo.documents import FileOrigin, IdentityDocument
+from demo import catalog, mrz
+from demo.documents import FileOrigin, IdentityDocument
+from kyc.providers.base import OcrData, OfficerData, Reason, ReportData
+from kyc.providers.finovox import RISK_AXES as FINOVOX_AXES
+from kyc.providers.october import OctoberReport, manager_xray_data
 
 CLEAN, SUSPICIOUS, FRAUDULENT = "clean", "suspicious", "fraudulent"
 COLOR_FOR_RISK = {"low": "green", "medium": "orange", "high": "red"}
 
 
-@dataclass
-class ReportData:
-    raw: dict[str, Any]
-    flag_color: str
-    flag_value: str
-    score: float
-    reasons: list[dict[str, Any]]
-    summary: dict[str, Any]
-    external_id: str = ""
+# ------------------------------------------------------------------ vendor bodies, one builder each
+# The shapes of vendor-apis.md, used by the demo data and by the tests' fake vendor servers alike.
+
+MINDEE_API = "https://api.mindee.net"
+MINDEE_PASSPORT = "/v1/products/mindee/passport/v1"
+MINDEE_INTERNATIONAL_ID = "/v1/products/mindee/international_id/v2"
 
 
-@dataclass
-class OcrData:
-    fields: dict[str, Any]
-    confidence: dict[str, float] = field(default_factory=dict)
+def mindee_field(value: Any, confidence: float, polygon: list[list[float]]) -> dict[str, Any]:
+    """A Mindee V1 field object: value, confidence, polygon, page id (3.3)."""
+    return {"value": value, "confidence": confidence, "polygon": polygon, "page_id": 0}
+
+
+def mindee_api_request(
+    url: str,
+    status_code: int,
+    *,
+    error: dict[str, Any] | None = None,
+    resources: tuple[str, ...] = ("document",),
+) -> dict[str, Any]:
+    """The `api_request` envelope of every Mindee V1 answer (3.2)."""
+    return {
+        "error": error or {},
+        "resources": list(resources),
+        "status": "failure" if error else "success",
+        "status_code": status_code,
+        "url": url,
+    }
+
+
+def mindee_document(
+    doc_id: str,
+    prediction: dict[str, Any],
+    *,
+    product: str,
+    version: str,
+    name: str,
+    started: dt.datetime,
+    processing: float,
+) -> dict[str, Any]:
+    """A Mindee V1 `document`: one page, whose prediction is the document's (3.2)."""
+    return {
+        "id": doc_id,
+        "name": name,
+        "n_pages": 1,
+        "is_rotation_applied": True,
+        "inference": {
+            "extras": {},
+            "started_at": started.isoformat(),
+            "finished_at": (started + dt.timedelta(seconds=processing)).isoformat(),
+            "processing_time": processing,
+            "is_rotation_applied": True,
+            "product": {"name": product, "version": version},
+            "prediction": prediction,
+            "pages": [
+                {"id": 0, "orientation": {"value": 0}, "extras": {}, "prediction": prediction}
+            ],
+        },
+    }
+
+
+def mindee_job(
+    job_id: str,
+    status: str,
+    *,
+    issued_at: str,
+    available_at: str | None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Mindee V1 asynchronous `job` (3.2): waiting, processing, completed or failed."""
+    return {
+        "id": job_id,
+        "status": status,
+        "issued_at": issued_at,
+        "available_at": available_at,
+        "error": error or {},
+    }
+
+
+def finovox_result(
+    *,
+    name: str,
+    global_risk: str,
+    risks: dict[str, str],
+    document_quality: str,
+    software: str,
+    explanation: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Finovox `risk` result, with `explanation` when asked for (2.2)."""
+    result: dict[str, Any] = {
+        "name": name,
+        "global_risk": global_risk,
+        **{f"{axis}_risk": risks[axis] for axis in FINOVOX_AXES},
+        "document_quality": document_quality,
+        "software": software,
+    }
+    if explanation is not None:
+        result["explanation"] = explanation
+    return result
+
+
+# ----------------------------------------------------------------------------- demo payloads
 
 
 def hex_id(rng: random.Random, length: int = 24) -> str:
@@ -71,6 +164,10 @@ def normalise_reason(reason: dict[str, Any]) -> dict[str, Any]:
         "sentiment": SENTIMENTS.get(reason["sentiment"], "neutral"),
         "criteria": reason["criteria"],
     }
+
+
+def _reasons(reasons: list[dict[str, Any]]) -> tuple[Reason, ...]:
+    return tuple(Reason(**reason) for reason in reasons)
 
 
 def _reason(
@@ -269,11 +366,12 @@ def doc_xray(
     reasons = _document_reasons(rng, kind=kind, verdict=verdict, origin=origin, pdf=pdf)
     raw, value, color = _document_report(rng, reasons, kind=kind, verdict=verdict)
     return ReportData(
+        source="doc_xray",
         raw=raw,
         flag_color=color,
         flag_value=repr(value),
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary=_summary(raw),
         external_id=hex_id(rng),
     )
@@ -305,18 +403,18 @@ def local_forensics(
         **raw,
     }
     return ReportData(
+        source="local_forensics",
         raw=raw,
         flag_color=color,
         flag_value=f"{value:.4f}",
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary=_summary(raw),
     )
 
 
 # ------------------------------------------------------------------------------------- Finovox
 
-FINOVOX_AXES = ("software", "metadata", "datastructure", "vision", "coherence")
 _FINOVOX_TEXT = {
     "software": (
         "The file was last saved by an image or document editor ({software}).",
@@ -374,17 +472,17 @@ def finovox_risk(
     flagged = [axis for axis, risk in risks.items() if risk != "low"]
     english = [_FINOVOX_TEXT[axis][0].format(software=software or "?") for axis in flagged]
     french = [_FINOVOX_TEXT[axis][1].format(software=software or "?") for axis in flagged]
-    raw = {
-        "name": name,
-        "global_risk": global_risk,
-        **{f"{axis}_risk": risk for axis, risk in risks.items()},
-        "document_quality": rng.choice(["good", "acceptable", "acceptable"]),
-        "software": software,
-        "explanation": {
+    raw = finovox_result(
+        name=name,
+        global_risk=global_risk,
+        risks=risks,
+        document_quality=rng.choice(["good", "acceptable", "acceptable"]),
+        software=software,
+        explanation={
             "en": english or ["No sign of tampering was found."],
             "fr": french or ["Aucun signe de falsification n'a été détecté."],
         },
-    }
+    )
     low, high = {"low": (0.02, 0.18), "medium": (0.4, 0.6), "high": (0.8, 0.97)}[global_risk]
     reasons = [
         {
@@ -410,11 +508,12 @@ def finovox_risk(
         )
     summary = {key: raw[key] for key in raw if key not in ("name", "explanation")}
     return ReportData(
+        source="finovox_risk",
         raw=raw,
         flag_color=COLOR_FOR_RISK[global_risk],
         flag_value=global_risk,
         score=round(rng.uniform(low, high), 4),
-        reasons=reasons,
+        reasons=_reasons(reasons),
         summary=summary,
     )
 
@@ -424,6 +523,95 @@ def finovox_risk(
 ALERT_LEVELS = {"low": None, "medium": "suspicious", "high": "fraudulent"}
 
 
+def manager_persons(
+    rng: random.Random,
+    *,
+    company: str,
+    siren: str,
+    registered: dt.date,
+    risk: str,
+    today: dt.date,
+    new_siren: Callable[[], str],
+) -> list[dict[str, Any]]:
+    """Manager X-Ray persons of a company, shaped as October's `report.raw.persons`: one to three
+    managers, some with other companies, dated alerts whose worst level follows `risk`."""
+    people = rng.sample(catalog.OFFICERS, rng.choice([1, 1, 2, 2, 3]))
+    persons = []
+    for first_name, last_name, _sex in people:
+        start = registered + dt.timedelta(days=rng.randint(0, 900))
+        start = min(start, today - dt.timedelta(days=200))
+        companies = [
+            {
+                "name": company,
+                "code": {"id": siren, "type": "siren"},
+                "jobStartDate": start.isoformat(),
+                "jobEndDate": None,
+                "alerts": [],
+            }
+        ]
+        for other in rng.sample(catalog.OTHER_COMPANIES, rng.choice([0, 1, 1, 2])):
+            other_start = today - dt.timedelta(days=rng.randint(900, 6000))
+            ended = rng.random() < 0.5
+            end = other_start + dt.timedelta(days=rng.randint(300, 800)) if ended else None
+            companies.append(
+                {
+                    "name": other,
+                    "code": {"id": new_siren(), "type": "siren"},
+                    "jobStartDate": other_start.isoformat(),
+                    "jobEndDate": end.isoformat() if end else None,
+                    "alerts": [],
+                }
+            )
+        persons.append(
+            {
+                "lastname": last_name,
+                "firstname": first_name,
+                "birthdate": dt.date(
+                    rng.randint(1952, 1988), rng.randint(1, 12), rng.randint(1, 28)
+                ).isoformat(),
+                # A fraction, as in October's example ("confidencePercentage": 1).
+                "confidencePercentage": rng.choice([1, 1, 0.97, 0.92, 0.85]),
+                "companies": companies,
+            }
+        )
+    _alerts(rng, persons, risk, today)
+    return persons
+
+
+def _alerts(rng: random.Random, persons: list[dict[str, Any]], risk: str, today: dt.date) -> None:
+    low = [alert for alert in catalog.ALERTS if alert[1] == "low"]
+    worst = {CLEAN: None, SUSPICIOUS: "medium", FRAUDULENT: "high"}[risk]
+    slots = [company for person in persons for company in person["companies"]]
+    for company in slots:
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            _alert(rng, company, rng.choice(low), today)
+    if worst:
+        # The alert that drives the flag sits on another company of a manager when there is
+        # one (the usual story), else on the customer itself.
+        target = slots[-1] if len(slots) > 1 else slots[0]
+        choices = [alert for alert in catalog.ALERTS if alert[1] == worst]
+        _alert(rng, target, rng.choice(choices), today, recent=rng.random() < 0.5)
+    if not any(company["alerts"] for company in slots):
+        _alert(rng, slots[0], rng.choice(low), today, recent=True)
+
+
+def _alert(
+    rng: random.Random,
+    company: dict[str, Any],
+    alert: tuple[str, str],
+    today: dt.date,
+    recent: bool = False,
+) -> None:
+    recent = recent or rng.random() < 0.25
+    days = rng.randint(0, 29) if recent else rng.randint(30, 730)
+    date = (today - dt.timedelta(days=days)).isoformat()
+    name, level = alert
+    if any(a["name"] == name and a["date"] == date for a in company["alerts"]):
+        return
+    company["alerts"].append({"date": date, "name": name, "level": level})
+    company["alerts"].sort(key=lambda a: a["date"], reverse=True)
+
+
 def manager_xray(
     rng: random.Random,
     *,
@@ -431,8 +619,9 @@ def manager_xray(
     siren: str,
     persons: list[dict[str, Any]],
     today: dt.date,
-) -> ReportData:
-    """October Manager X-Ray `report.raw` (vendor-apis.md 1.4) from already-shaped persons."""
+) -> tuple[ReportData, tuple[OfficerData, ...]]:
+    """October Manager X-Ray `report.raw` (vendor-apis.md 1.4) from already-shaped persons, and
+    its officers as the October provider reads them (`manager_xray_data`)."""
     raw = {
         "request": {"id": request_id, "code": {"id": siren, "type": "siren"}},
         "persons": persons,
@@ -467,22 +656,27 @@ def manager_xray(
                 )
     worst = "high" if counts["high"] else "medium" if counts["medium"] else "low"
     low, high = {"low": (0.02, 0.15), "medium": (0.4, 0.6), "high": (0.8, 0.95)}[worst]
-    return ReportData(
+    score = round(rng.uniform(low, high), 4)
+    report_id = hex_id(rng)
+    report = ReportData(
+        source="manager_xray",
         raw=raw,
         flag_color=COLOR_FOR_RISK[worst],
         flag_value=f"{sum(counts.values())} alerts, worst {worst}"
         if any(counts.values())
         else "no alert",
-        score=round(rng.uniform(low, high), 4),
-        reasons=reasons,
+        score=score,
+        reasons=_reasons(reasons),
         summary={
             "persons": len(persons),
             "companies": sum(len(person["companies"]) for person in persons),
             "alerts": counts,
             "alerts_last_30_days": recent,
         },
-        external_id=hex_id(rng),
+        external_id=report_id,
     )
+    _data, officers = manager_xray_data(OctoberReport(id=report_id, raw=raw))
+    return report, officers
 
 
 # --------------------------------------------------------------------------------------- OCR
@@ -592,11 +786,12 @@ def local_mrz(
         },
     }
     report = ReportData(
+        source="local_mrz",
         raw=raw,
         flag_color=_flag_color(value),
         flag_value=f"{value:.4f}",
         score=round(value, 4),
-        reasons=[normalise_reason(reason) for reason in reasons],
+        reasons=_reasons([normalise_reason(reason) for reason in reasons]),
         summary={
             "format": layout,
             "check_digits_valid": digits_ok,
@@ -613,7 +808,7 @@ def local_mrz(
         for key in fields
         if isinstance(fields[key], str) and fields[key]
     }
-    return report, OcrData(fields=fields, confidence=confidence)
+    return report, OcrData(source="local_mrz", fields=fields, confidence=confidence)
 
 
 def _box(rng: random.Random) -> list[list[float]]:
@@ -623,7 +818,7 @@ def _box(rng: random.Random) -> list[list[float]]:
 
 
 def _mindee_field(rng: random.Random, value: Any, confidence: float) -> dict[str, Any]:
-    return {"value": value, "confidence": round(confidence, 2), "polygon": _box(rng)}
+    return mindee_field(value, round(confidence, 2), _box(rng))
 
 
 def _mindee_document(
@@ -635,35 +830,16 @@ def _mindee_document(
     name: str,
     started: dt.datetime,
 ) -> dict[str, Any]:
-    def at_page(value: Any) -> Any:
-        if isinstance(value, list):
-            return [at_page(item) for item in value]
-        return {**value, "page_id": 0} if "polygon" in value else value
-
     processing = round(rng.uniform(1.1, 4.5), 3)
-    return {
-        "id": uuid4(rng),
-        "name": name,
-        "n_pages": 1,
-        "is_rotation_applied": True,
-        "inference": {
-            "extras": {},
-            "started_at": started.isoformat(),
-            "finished_at": (started + dt.timedelta(seconds=processing)).isoformat(),
-            "processing_time": processing,
-            "is_rotation_applied": True,
-            "product": {"name": product, "version": version},
-            "prediction": prediction,
-            "pages": [
-                {
-                    "id": 0,
-                    "orientation": {"value": 0},
-                    "extras": {},
-                    "prediction": {key: at_page(value) for key, value in prediction.items()},
-                }
-            ],
-        },
-    }
+    return mindee_document(
+        uuid4(rng),
+        prediction,
+        product=product,
+        version=version,
+        name=name,
+        started=started,
+        processing=processing,
+    )
 
 
 def _confidences(rng: random.Random, keys: list[str], misread: str | None) -> dict[str, float]:
@@ -675,6 +851,7 @@ def _confidences(rng: random.Random, keys: list[str], misread: str | None) -> di
 
 def _mindee_report(
     *,
+    source: str,
     raw: dict[str, Any],
     product_operation: str,
     confidences: dict[str, float],
@@ -691,11 +868,12 @@ def _mindee_report(
     lowest = min(confidences[key] for key in required if key in confidences)
     mean = sum(confidences.values()) / len(confidences)
     return ReportData(
+        source=source,
         raw=raw,
         flag_color=data.flag_color,
         flag_value=data.flag_value,
         score=round(1 - lowest, 4),
-        reasons=[reason.as_dict() for reason in data.reasons],
+        reasons=data.reasons,
         summary={**data.summary, "mean_confidence": round(mean, 2)},
         external_id=external_id,
     )
@@ -711,6 +889,7 @@ _ARTEMIS_ALIASES = {
 
 
 def _mindee_ocr(
+    source: str,
     doc: IdentityDocument,
     values: dict[str, Any],
     confidences: dict[str, float],
@@ -733,7 +912,7 @@ def _mindee_ocr(
     fields["full_name"] = f"{fields['first_name']} {fields['last_name']}"
     if printed != doc.birth_date or min(confidences.values()) < 0.8:
         fields["status"] = "UNCERTAIN"
-    return OcrData(fields=fields, confidence=confidence)
+    return OcrData(source=source, fields=fields, confidence=confidence)
 
 
 def mindee_passport(
@@ -779,13 +958,7 @@ def mindee_passport(
         started=started,
     )
     raw = {
-        "api_request": {
-            "error": {},
-            "resources": ["document"],
-            "status": "success",
-            "status_code": 201,
-            "url": "https://api.mindee.net/v1/products/mindee/passport/v1/predict",
-        },
+        "api_request": mindee_api_request(f"{MINDEE_API}{MINDEE_PASSPORT}/predict", 201),
         "document": document,
     }
     mapping = {
@@ -798,8 +971,9 @@ def mindee_passport(
         "expiry_date": "expiry_date",
         "country": "issuing_country",
     }
-    ocr = _mindee_ocr(doc, values, confidences, mapping)
+    ocr = _mindee_ocr("mindee_passport", doc, values, confidences, mapping)
     report = _mindee_report(
+        source="mindee_passport",
         raw=raw,
         product_operation="passport",
         confidences=confidences,
@@ -859,23 +1033,19 @@ def mindee_international_id(
         started=started,
     )
     job_id = uuid4(rng)
-    url = "https://api.mindee.net/v1/products/mindee/international_id/v2/documents/"
     raw = {
-        "api_request": {
-            "error": {},
-            "resources": ["document", "job"],
-            "status": "success",
-            "status_code": 200,
-            "url": url + document["id"],
-        },
+        "api_request": mindee_api_request(
+            f"{MINDEE_API}{MINDEE_INTERNATIONAL_ID}/documents/{document['id']}",
+            200,
+            resources=("document", "job"),
+        ),
         "document": document,
-        "job": {
-            "id": job_id,
-            "status": "completed",
-            "issued_at": started.isoformat(),
-            "available_at": (started + dt.timedelta(seconds=6)).isoformat(),
-            "error": {},
-        },
+        "job": mindee_job(
+            job_id,
+            "completed",
+            issued_at=started.isoformat(),
+            available_at=(started + dt.timedelta(seconds=6)).isoformat(),
+        ),
     }
     confidences = {key: value for key, value in confidences.items() if values[key]}
     mapping = {
@@ -891,9 +1061,10 @@ def mindee_international_id(
         "expiry_date": "expiry_date",
         "address": "address",
     }
-    ocr = _mindee_ocr(doc, values, confidences, mapping)
-    ocr.fields["personal_id_number"] = ""
+    ocr = _mindee_ocr("mindee_international_id", doc, values, confidences, mapping)
+    ocr = replace(ocr, fields={**ocr.fields, "personal_id_number": ""})
     report = _mindee_report(
+        source="mindee_international_id",
         raw=raw,
         product_operation="international_id",
         confidences=confidences,

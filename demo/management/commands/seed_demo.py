@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kyc.demo import builder
+from demo import builder
 from kyc.models import (
     AuditEvent,
     Customer,
