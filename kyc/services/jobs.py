@@ -824,7 +824,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
     job = _locked(job_id)
     if job is None:
         raise ValidationError(_("This job does not exist."))
-    if job.status not in (Status.FAILED, Status.EXPIRED):
+    if not job.is_retryable:
         raise ValidationError(_("Only a failed or expired job can be retried."))
     if job.document_id and job.document.status == Document.Status.PURGED:
         raise ValidationError(_("This document's file was purged: it cannot be analysed again."))
