@@ -946,7 +946,7 @@ class BenchSeeder:
         """A job as the job engine leaves it: the demo's timings, counters and errors."""
         rng = self.rng
         failure = None
-        if status in (ProviderJob.Status.FAILED, ProviderJob.Status.EXPIRED):
+        if status in ProviderJob.UNSUCCESSFUL_STATUSES:
             failure = builder.FAILURES[
                 "finovox_expired" if status == ProviderJob.Status.EXPIRED else FAILURE_OF[provider]
             ]

@@ -202,7 +202,7 @@ class KycModelAdmin(SafeInputAdminMixin, admin.ModelAdmin):
             return
         audit_record(
             actor=request.user,
-            action=f"admin.{'change' if change else 'add'}",
+            action="admin.change" if change else "admin.add",
             obj=obj,
             customer=_customer_of(obj),
             before=before or None,

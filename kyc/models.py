@@ -27,33 +27,26 @@ class FlagColor(models.TextChoices):
 
 
 RISK_ORDER = {FlagColor.NONE: 0, FlagColor.GREEN: 1, FlagColor.ORANGE: 2, FlagColor.RED: 3}
-FLAG_COLORS = ["", "green", "orange", "red"]
-# Literal lists for CheckConstraints (a class body's Meta cannot see the enclosing class).
-CUSTOMER_STATUSES = ["new", "in_review", "info_requested", "approved", "rejected"]
-DOCUMENT_KINDS = [
-    "id_card",
-    "passport",
-    "residence_permit",
-    "bank_statement",
-    "financial_statement",
-    "company_registration",
-    "proof_of_address",
-    "other",
-]
-JOB_STATUSES = ["queued", "submitted", "processing", "completed", "failed", "expired"]
+# The choices a model's Meta.constraints check live at module level: a nested Meta cannot see
+# the names of its model's class body. Each model keeps its name for them (Customer.Status).
+
+
+class CustomerKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    COMPANY = "company", _("Company")
+
+
+class CustomerStatus(models.TextChoices):
+    NEW = "new", _("New")
+    IN_REVIEW = "in_review", _("In review")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Customer(models.Model):
-    class Kind(models.TextChoices):
-        INDIVIDUAL = "individual", _("Individual")
-        COMPANY = "company", _("Company")
-
-    class Status(models.TextChoices):
-        NEW = "new", _("New")
-        IN_REVIEW = "in_review", _("In review")
-        INFO_REQUESTED = "info_requested", _("Information requested")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
+    Kind = CustomerKind
+    Status = CustomerStatus
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # Company
@@ -129,8 +122,8 @@ class Customer(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind="company") & ~Q(legal_name="") & ~Q(siren="")
-                    | Q(kind="individual") & ~Q(last_name="") & Q(siren="") & Q(siret="")
+                    Q(kind=CustomerKind.COMPANY) & ~Q(legal_name="") & ~Q(siren="")
+                    | Q(kind=CustomerKind.INDIVIDUAL) & ~Q(last_name="") & Q(siren="") & Q(siret="")
                 ),
                 name="customer_kind_fields",
                 violation_error_message=_(
@@ -138,13 +131,13 @@ class Customer(models.Model):
                 ),
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["individual", "company"]), name="customer_kind_valid"
+                condition=Q(kind__in=CustomerKind.values), name="customer_kind_valid"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=CUSTOMER_STATUSES), name="customer_status_valid"
+                condition=Q(status__in=CustomerStatus.values), name="customer_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(risk_level__in=FLAG_COLORS),
+                condition=Q(risk_level__in=FlagColor.values),
                 name="customer_risk_level_valid",
             ),
         ]
@@ -183,12 +176,15 @@ class Customer(models.Model):
         return siren.format(self.siren) if self.siren else ""
 
 
+class RequestCodeType(models.TextChoices):
+    SIREN = "siren", _("SIREN")
+    INTERNAL = "internal", _("Internal reference")
+
+
 class AnalysisRequest(models.Model):
     """One KYC/KYB file for a customer: October's "request"."""
 
-    class CodeType(models.TextChoices):
-        SIREN = "siren", _("SIREN")
-        INTERNAL = "internal", _("Internal reference")
+    CodeType = RequestCodeType
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -233,11 +229,11 @@ class AnalysisRequest(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(code_type__in=["siren", "internal"]) & ~Q(code_id=""),
+                condition=Q(code_type__in=RequestCodeType.values) & ~Q(code_id=""),
                 name="request_code_valid",
             ),
             models.CheckConstraint(
-                condition=~Q(code_type="siren") | Q(code_id__regex=r"^[0-9]{9}$"),
+                condition=~Q(code_type=RequestCodeType.SIREN) | Q(code_id__regex=r"^[0-9]{9}$"),
                 name="request_siren_code_nine_digits",
             ),
         ]
@@ -255,18 +251,28 @@ def document_upload_to(instance: Document, filename: str) -> str:
     return f"documents/{instance.customer_id}/{instance.sha256[:2]}/{instance.sha256}"
 
 
+class DocumentKind(models.TextChoices):
+    ID_CARD = "id_card", _("Identity card")
+    PASSPORT = "passport", _("Passport")
+    RESIDENCE_PERMIT = "residence_permit", _("Residence permit")
+    BANK_STATEMENT = "bank_statement", _("Bank statement")
+    FINANCIAL_STATEMENT = "financial_statement", _("Financial statement")
+    COMPANY_REGISTRATION = "company_registration", _("Company registration (Kbis)")
+    PROOF_OF_ADDRESS = "proof_of_address", _("Proof of address")
+    OTHER = "other", _("Other")
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ONLINE = "online", _("Online")
+    ANALYSED = "analysed", _("Analysed")
+    PURGED = "purged", _("Purged")
+
+
 class Document(models.Model):
     """An uploaded file, stored unaltered (October calls it a "medium")."""
 
-    class Kind(models.TextChoices):
-        ID_CARD = "id_card", _("Identity card")
-        PASSPORT = "passport", _("Passport")
-        RESIDENCE_PERMIT = "residence_permit", _("Residence permit")
-        BANK_STATEMENT = "bank_statement", _("Bank statement")
-        FINANCIAL_STATEMENT = "financial_statement", _("Financial statement")
-        COMPANY_REGISTRATION = "company_registration", _("Company registration (Kbis)")
-        PROOF_OF_ADDRESS = "proof_of_address", _("Proof of address")
-        OTHER = "other", _("Other")
+    Kind = DocumentKind
 
     IDENTITY_KINDS = frozenset({Kind.ID_CARD, Kind.PASSPORT, Kind.RESIDENCE_PERMIT})
 
@@ -277,11 +283,7 @@ class Document(models.Model):
         SEMESTER = "semester", _("Semester")
         YEAR = "year", _("Year")
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        ONLINE = "online", _("Online")
-        ANALYSED = "analysed", _("Analysed")
-        PURGED = "purged", _("Purged")
+    Status = DocumentStatus
 
     request = models.ForeignKey(
         AnalysisRequest,
@@ -336,10 +338,10 @@ class Document(models.Model):
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="document_sha256_hex"
             ),
             models.CheckConstraint(
-                condition=Q(size__gt=0) | Q(status="purged"), name="document_not_empty"
+                condition=Q(size__gt=0) | Q(status=DocumentStatus.PURGED), name="document_not_empty"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=DOCUMENT_KINDS), name="document_kind_valid"
+                condition=Q(kind__in=DocumentKind.values), name="document_kind_valid"
             ),
         ]
         indexes = [
@@ -369,19 +371,30 @@ class Document(models.Model):
         return self.kind in self.IDENTITY_KINDS
 
 
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SUBMITTED = "submitted", _("Submitted")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+# A job the engine still owns (at most one per document, provider and operation), one it is done
+# with, and one that ended without a result (which Retry may start again).
+JOB_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.SUBMITTED, JobStatus.PROCESSING)
+JOB_FINAL_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.EXPIRED)
+JOB_UNSUCCESSFUL_STATUSES = (JobStatus.FAILED, JobStatus.EXPIRED)
+
+
 class ProviderJob(models.Model):
     """One submission of a document (or of a whole request) to one provider."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SUBMITTED = "submitted", _("Submitted")
-        PROCESSING = "processing", _("Processing")
-        COMPLETED = "completed", _("Completed")
-        FAILED = "failed", _("Failed")
-        EXPIRED = "expired", _("Expired")
+    Status = JobStatus
 
-    ACTIVE_STATUSES = (Status.QUEUED, Status.SUBMITTED, Status.PROCESSING)
-    FINAL_STATUSES = (Status.COMPLETED, Status.FAILED, Status.EXPIRED)
+    ACTIVE_STATUSES = JOB_ACTIVE_STATUSES
+    FINAL_STATUSES = JOB_FINAL_STATUSES
+    UNSUCCESSFUL_STATUSES = JOB_UNSUCCESSFUL_STATUSES
 
     request = models.ForeignKey(
         AnalysisRequest, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("request")
@@ -441,7 +454,7 @@ class ProviderJob(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "provider", "operation"],
-                condition=Q(status__in=["queued", "submitted", "processing"]),
+                condition=Q(status__in=list(JOB_ACTIVE_STATUSES)),
                 name="job_one_active_per_document_provider",
                 violation_error_message=_(
                     "This document already has an active job with this provider."
@@ -449,11 +462,12 @@ class ProviderJob(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["request", "provider", "operation"],
-                condition=Q(document__isnull=True)
-                & Q(status__in=["queued", "submitted", "processing"]),
+                condition=Q(document__isnull=True) & Q(status__in=list(JOB_ACTIVE_STATUSES)),
                 name="job_one_active_per_request_provider",
             ),
-            models.CheckConstraint(condition=Q(status__in=JOB_STATUSES), name="job_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_poll_at"], name="job_status_next_poll"),
@@ -467,6 +481,11 @@ class ProviderJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def is_retryable(self) -> bool:
+        """Failed or expired: the Retry button may start it again (job_retry)."""
+        return self.status in self.UNSUCCESSFUL_STATUSES
 
 
 class Report(models.Model):
@@ -532,7 +551,7 @@ class Report(models.Model):
                 name="report_score_between_0_and_1",
             ),
             models.CheckConstraint(
-                condition=Q(flag_color__in=FLAG_COLORS),
+                condition=Q(flag_color__in=FlagColor.values),
                 name="report_flag_color_valid",
             ),
             models.UniqueConstraint(
@@ -638,11 +657,14 @@ class OfficerRole(models.Model):
         return f"{self.company_name} ({self.siren})"
 
 
+class AlertLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
 class ManagerAlert(models.Model):
-    class Level(models.TextChoices):
-        LOW = "low", _("Low")
-        MEDIUM = "medium", _("Medium")
-        HIGH = "high", _("High")
+    Level = AlertLevel
 
     class ReviewStatus(models.TextChoices):
         OPEN = "open", _("To review")
@@ -690,7 +712,7 @@ class ManagerAlert(models.Model):
                 fields=["role", "name"], condition=Q(date__isnull=True), name="alert_unique_no_date"
             ),
             models.CheckConstraint(
-                condition=Q(level__in=["low", "medium", "high"]), name="alert_level_valid"
+                condition=Q(level__in=AlertLevel.values), name="alert_level_valid"
             ),
         ]
         indexes = [
@@ -797,6 +819,13 @@ class OcrCorrection(models.Model):
         return f"Correction #{self.pk} of {', '.join(self.changes or {})}"
 
 
+class DecisionStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    SENT_BACK = "sent_back", _("Sent back")
+    VOID = "void", _("Void")
+
+
 class Decision(models.Model):
     """An onboarding decision under the four-eyes rule."""
 
@@ -805,11 +834,7 @@ class Decision(models.Model):
         REJECT = "reject", _("Reject")
         REQUEST_INFO = "request_info", _("Request more information")
 
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("Proposed")
-        CONFIRMED = "confirmed", _("Confirmed")
-        SENT_BACK = "sent_back", _("Sent back")
-        VOID = "void", _("Void")
+    Status = DecisionStatus
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("customer")
@@ -852,7 +877,7 @@ class Decision(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["customer"],
-                condition=Q(status="proposed"),
+                condition=Q(status=DecisionStatus.PROPOSED),
                 name="decision_one_open_proposal_per_customer",
                 violation_error_message=_("This customer already has a decision awaiting review."),
             ),
@@ -873,8 +898,62 @@ class AuditEventQuerySet(models.QuerySet):
         raise PermissionError("Audit events are append-only.")
 
 
+def audit_action_choices() -> list[tuple[str, str]]:
+    """The field's choices, through a callable so that registering an action needs no migration
+    (the migration names this function, not the list)."""
+    return AuditEvent.Action.choices
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what, to which object, when and from where."""
+
+    class Action(models.TextChoices):
+        """Every action the code writes: `audit_record` refuses any other, and the audit log's
+        filter suggests these and their families (the part before the dot)."""
+
+        CUSTOMER_CREATE = "customer.create", _("Customer created")
+        CUSTOMER_ASSIGN = "customer.assign", _("Customer assigned")
+        CUSTOMER_STATUS = "customer.status", _("Customer status changed")
+        CUSTOMER_EXPORT = "customer.export", _("Customer data exported")
+        CUSTOMER_ERASE = "customer.erase", _("Customer data erased")
+        REQUEST_OPEN = "request.open", _("Analysis request opened")
+        REQUEST_VENDOR_ID = "request.vendor_id", _("Vendor request id recorded")
+        DOCUMENT_ADD = "document.add", _("Document added")
+        DOCUMENT_VIEW = "document.view", _("Identity document viewed")
+        DOCUMENT_DOWNLOAD = "document.download", _("Identity document downloaded")
+        DOCUMENT_PURGE = "document.purge", _("Document purged")
+        JOB_CREATE = "job.create", _("Job created")
+        JOB_WAIT_WORKER = "job.wait_worker", _("Job waiting for a capable worker")
+        JOB_SUBMIT = "job.submit", _("Job submitted")
+        JOB_SUBMIT_ERROR = "job.submit_error", _("Job submission error")
+        JOB_PROCESSING = "job.processing", _("Job processing")
+        JOB_POLL_ERROR = "job.poll_error", _("Job poll error")
+        JOB_EXPIRE = "job.expire", _("Job past its deadline")
+        JOB_COMPLETED = "job.completed", _("Job completed")
+        JOB_FAILED = "job.failed", _("Job failed")
+        JOB_EXPIRED = "job.expired", _("Job expired")
+        JOB_RETRY = "job.retry", _("Job retried")
+        REPORT_DOWNLOAD = "report.download", _("Report downloaded")
+        OCR_CORRECT = "ocr.correct", _("OCR corrected")
+        OCR_SYNCED = "ocr.synced", _("OCR correction sent to Artemis")
+        OCR_SYNC_ERROR = "ocr.sync_error", _("OCR correction not sent to Artemis")
+        OCR_SYNC_RETRY = "ocr.sync_retry", _("OCR correction sent again")
+        ARTEMIS_CUSTOMER_CREATE = "artemis.customer_create", _("Customer created in Artemis")
+        ARTEMIS_DOCUMENT_CREATE = "artemis.document_create", _("Document created in Artemis")
+        DECISION_PROPOSE = "decision.propose", _("Decision proposed")
+        DECISION_CONFIRM = "decision.confirm", _("Decision confirmed")
+        DECISION_SEND_BACK = "decision.send_back", _("Decision sent back")
+        DECISION_VOID = "decision.void", _("Decision voided")
+        ALERT_ACKNOWLEDGE = "alert.acknowledge", _("Alert acknowledged")
+        ALERT_DISMISS = "alert.dismiss", _("Alert dismissed")
+        WEBHOOK_FAIL = "webhook.fail", _("Webhook processing failed")
+        WEBHOOK_PURGE = "webhook.purge", _("Webhook payloads purged")
+        AUTH_LOGIN_FAILED = "auth.login_failed", _("Log-in failed")
+        AUTH_LOCKED = "auth.locked", _("Log-in locked")
+        ADMIN_ADD = "admin.add", _("Added in the admin")
+        ADMIN_CHANGE = "admin.change", _("Changed in the admin")
+        ADMIN_DELETE = "admin.delete", _("Deleted in the admin")
+        AUDIT_EXPORT = "audit.export", _("Audit log exported")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -885,7 +964,9 @@ class AuditEvent(models.Model):
         verbose_name=_("actor"),
         help_text=_("Empty for the system (tasks, webhooks)."),
     )
-    action = models.CharField(_("action"), max_length=64, db_index=True)
+    action = models.CharField(
+        _("action"), max_length=64, db_index=True, choices=audit_action_choices
+    )
     object_type = models.CharField(_("object type"), max_length=64)
     object_id = models.CharField(_("object id"), max_length=64)
     customer = models.ForeignKey(
@@ -927,6 +1008,15 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
+class WebhookState(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    DUPLICATE = "duplicate", _("Duplicate")
+    IGNORED = "ignored", _("Ignored")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
 class WebhookEvent(models.Model):
     """Every inbound webhook delivery, stored before anything else happens."""
 
@@ -936,13 +1026,7 @@ class WebhookEvent(models.Model):
         MISSING = "missing", _("Missing signature")
         UNSIGNED = "unsigned", _("No signing scheme configured")
 
-    class State(models.TextChoices):
-        RECEIVED = "received", _("Received")
-        PROCESSED = "processed", _("Processed")
-        DUPLICATE = "duplicate", _("Duplicate")
-        IGNORED = "ignored", _("Ignored")
-        REJECTED = "rejected", _("Rejected")
-        FAILED = "failed", _("Failed")
+    State = WebhookState
 
     provider = models.CharField(_("provider"), max_length=32)
     headers = models.JSONField(_("headers"), default=dict)
@@ -1013,7 +1097,7 @@ class WebhookEvent(models.Model):
             models.Index(
                 fields=["received_at"],
                 name="webhook_waiting",
-                condition=models.Q(state="received"),
+                condition=models.Q(state=WebhookState.RECEIVED),
             ),
         ]
 

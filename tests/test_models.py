@@ -262,6 +262,20 @@ def test_a_completed_job_does_not_prevent_a_new_queued_one(document):
     assert ProviderJob.objects.filter(document=document).count() == 4
 
 
+@pytest.mark.parametrize("status", ProviderJob.Status.values)
+def test_the_one_active_job_rule_holds_for_exactly_the_active_statuses(document, status):
+    # The constraints read ProviderJob.ACTIVE_STATUSES: a second job with the same document,
+    # provider and operation is refused exactly when both are active.
+    keys = {"request": document.request, "provider": "local", "operation": "forensics"}
+    ProviderJob.objects.create(document=document, status=status, **keys)
+    second = lambda: ProviderJob.objects.create(document=document, **keys)  # noqa: E731
+    if status in ProviderJob.ACTIVE_STATUSES:
+        refused(second)
+    else:
+        second()
+    assert ProviderJob.objects.count() == (1 if status in ProviderJob.ACTIVE_STATUSES else 2)
+
+
 def test_two_active_request_level_jobs_for_the_same_provider_and_operation_are_refused(
     analysis_request,
 ):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kyc import roles
 from kyc.models import AuditEvent
@@ -34,6 +35,20 @@ class AuditFilters:
     @property
     def active(self) -> bool:
         return bool(self.as_dict())
+
+
+def action_suggestions() -> list[tuple[str, str]]:
+    """What the action filter offers: each family of `AuditEvent.Action` ("decision.", which
+    matches all of them) followed by its actions, as (value, label)."""
+    suggestions: list[tuple[str, str]] = []
+    families: set[str] = set()
+    for value, label in AuditEvent.Action.choices:
+        family = value.split(".", 1)[0]
+        if family not in families:
+            families.add(family)
+            suggestions.append((f"{family}.", _("Every %(family)s action") % {"family": family}))
+        suggestions.append((value, str(label)))
+    return suggestions
 
 
 def _day_start(day: dt.date) -> dt.datetime:

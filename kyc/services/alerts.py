@@ -68,7 +68,7 @@ def alert_review(*, alert: ManagerAlert, action: str, note: str, actor) -> Manag
     locked.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
     audit_record(
         actor=actor,
-        action=f"alert.{action}",
+        action="alert.acknowledge" if action == ACKNOWLEDGE else "alert.dismiss",
         obj=locked,
         customer=locked.customer,
         before=before,

@@ -28,7 +28,12 @@ def audit_record(
 
     `obj` is the row changed, or its model class for one record of a change to many rows (a
     bulk purge): the object id is then left empty and `after` says which rows.
+
+    `action` must be one of `AuditEvent.Action`: an unregistered one is a programming error,
+    raised before anything is written, so the audit log's filter knows every action there is.
     """
+    if action not in AuditEvent.Action.values:
+        raise ValueError(f"Unknown audit action {action!r}: register it in AuditEvent.Action.")
     context = current_context()
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,

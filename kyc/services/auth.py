@@ -14,27 +14,17 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from kyc import lockout
-from kyc.middleware import current_context
-from kyc.models import AuditEvent
+from kyc.services.audit import audit_record
 
 
 def _audit(action: str, *, username: str, after: dict) -> None:
-    # The attempted username may name nobody, so there is not always a row to point at: this
-    # writes the AuditEvent itself rather than through audit_record(obj=...).
-    user = (
-        get_user_model()
-        .objects.filter(username__iexact=username.strip())
-        .values_list("pk", flat=True)
-        .first()
-    )
-    context = current_context()
-    AuditEvent.objects.create(
+    # The attempted username may name nobody: the row then points at the user model, no id.
+    user = get_user_model().objects.filter(username__iexact=username.strip()).only("pk").first()
+    audit_record(
         actor=None,
         action=action,
-        object_type="user",
-        object_id=str(user) if user else "",
+        obj=user or get_user_model(),
         after={"username": username.strip()[:150], **after},
-        ip_address=context.ip_address if context else None,
     )
 
 

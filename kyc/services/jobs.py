@@ -581,6 +581,16 @@ def jobs_refetch(*, job_ids: Iterable[int], provider_name: str, announced_ids=()
 # ---------------------------------------------------------------------------------------- errors
 
 
+# The audit actions of a failed provider call and of a final outcome, written out rather than
+# built from the method or status, so the registry test (AuditEvent.Action) can read them.
+_ERROR_ACTIONS = {"submit": "job.submit_error", "poll": "job.poll_error"}
+_OUTCOME_ACTIONS = {
+    Status.COMPLETED: "job.completed",
+    Status.FAILED: "job.failed",
+    Status.EXPIRED: "job.expired",
+}
+
+
 def _call_provider(
     job: ProviderJob, provider: Provider, method: str, *, announced_ids: tuple[str, ...] = ()
 ):
@@ -593,10 +603,10 @@ def _call_provider(
     try:
         return getattr(provider, method)(job_input(job, announced_ids=announced_ids))
     except ProviderError as error:
-        _record_error(job.pk, error, action=f"job.{method}_error")
+        _record_error(job.pk, error, action=_ERROR_ACTIONS[method])
     except Exception as error:
         logger.exception("provider %s crashed in %s of job %s", job.provider, method, job.pk)
-        _record_error(job.pk, _crash(error), action=f"job.{method}_error")
+        _record_error(job.pk, _crash(error), action=_ERROR_ACTIONS[method])
     return None
 
 
@@ -697,7 +707,7 @@ def _apply_outcome(job: ProviderJob, provider: Provider, outcome: Outcome, now) 
     touch_customer(customer)
     audit_record(
         actor=None,
-        action=f"job.{job.status}",
+        action=_OUTCOME_ACTIONS[job.status],
         obj=job,
         customer=customer,
         before=before,
@@ -814,7 +824,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
     job = _locked(job_id)
     if job is None:
         raise ValidationError(_("This job does not exist."))
-    if job.status not in (Status.FAILED, Status.EXPIRED):
+    if not job.is_retryable:
         raise ValidationError(_("Only a failed or expired job can be retried."))
     if job.document_id and job.document.status == Document.Status.PURGED:
         raise ValidationError(_("This document's file was purged: it cannot be analysed again."))

@@ -809,7 +809,9 @@ def _keep_artemis_id(
             locked.save(update_fields=[field, *(["updated_at"] if model is Document else [])])
             audit_record(
                 actor=actor,
-                action=f"artemis.{model._meta.model_name}_create",
+                action="artemis.document_create"
+                if model is Document
+                else "artemis.customer_create",
                 obj=locked,
                 customer=customer,
                 after={field: artemis_id},

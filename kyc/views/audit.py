@@ -27,39 +27,6 @@ PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Offered in the action filter; a prefix ending with "." matches a whole family.
-KNOWN_ACTIONS = (
-    "customer.",
-    "customer.create",
-    "customer.assign",
-    "customer.status",
-    "request.open",
-    "document.",
-    "document.add",
-    "document.view",
-    "document.download",
-    "document.purge",
-    "job.",
-    "job.retry",
-    "report.download",
-    "ocr.",
-    "ocr.correct",
-    "artemis.",
-    "decision.",
-    "decision.propose",
-    "decision.confirm",
-    "decision.send_back",
-    "decision.void",
-    "alert.",
-    "alert.acknowledge",
-    "alert.dismiss",
-    "customer.export",
-    "customer.erase",
-    "webhook.purge",
-    "auth.",
-    "admin.",
-    "audit.export",
-)
 
 
 class AuditFilterForm(forms.Form):
@@ -123,7 +90,7 @@ def _log_page(request, form: AuditFilterForm, *, export_refused: bool = False, s
         "filters": filters,
         "page": page,
         "querystring": params.urlencode(),
-        "known_actions": KNOWN_ACTIONS,
+        "action_suggestions": selectors.action_suggestions(),
         "users": get_user_model().objects.order_by("username").values_list("pk", "username"),
         "system": selectors.SYSTEM,
     }

@@ -114,12 +114,12 @@ def _visible_document(user, pk: int):
     )
 
 
-def _audit_view(request, document, what: str) -> None:
+def _audit_view(request, document, action: str) -> None:
     # Who looked at which identity document is itself personal-data processing: record it.
     if document.is_identity:
         audit_record(
             actor=request.user,
-            action=f"document.{what}",
+            action=action,
             obj=document,
             customer=document.customer,
         )
@@ -128,7 +128,7 @@ def _audit_view(request, document, what: str) -> None:
 @require_GET
 def viewer(request, pk: int):
     document = _visible_document(request.user, pk)
-    _audit_view(request, document, "view")
+    _audit_view(request, document, "document.view")
     page_count = 0
     if document.content_type == "application/pdf" and document.file:
         page_count = _pdf_page_count(document)
@@ -162,7 +162,7 @@ def file(request, pk: int):
     document = _visible_document(request.user, pk)
     if not document.file:
         raise Http404(_("This document's file was purged."))
-    _audit_view(request, document, "download")
+    _audit_view(request, document, "document.download")
     inline = document.content_type in INLINE_TYPES and not request.GET.get("download")
     response = FileResponse(
         default_storage.open(document.file.name, "rb"),

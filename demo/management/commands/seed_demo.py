@@ -94,7 +94,7 @@ class Command(BaseCommand):
             "individuals": Customer.objects.filter(kind=Customer.Kind.INDIVIDUAL).count(),
             "documents": Document.objects.count(),
             "jobs": jobs.count(),
-            "failed": jobs.filter(status__in=["failed", "expired"]).count(),
+            "failed": jobs.filter(status__in=ProviderJob.UNSUCCESSFUL_STATUSES).count(),
             "active": jobs.filter(status__in=ProviderJob.ACTIVE_STATUSES).count(),
             "reports": Report.objects.count(),
             "officers": Officer.objects.count(),

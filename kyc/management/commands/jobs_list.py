@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, stuck: bool, failed: bool, limit: int, **options):
         now = timezone.now()
         stuck_ids = set(jobs_stuck(now).values_list("pk", flat=True))
-        failing = Q(status__in=[ProviderJob.Status.FAILED, ProviderJob.Status.EXPIRED]) | Q(
+        failing = Q(status__in=ProviderJob.UNSUCCESSFUL_STATUSES) | Q(
             status__in=ProviderJob.ACTIVE_STATUSES, error_count__gt=0
         )
         if stuck and not failed:
