@@ -12,9 +12,24 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Concat, Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kyc.names import recorded_file_name, safe_file_name
+
+
+class TouchingQuerySet(models.QuerySet):
+    """`update()` sets `updated_at` too, unless the caller sets it.
+
+    `auto_now` applies to save() only. The live-status ETag (selectors.customer_live_state)
+    reads the newest `updated_at` of a customer's documents and jobs: an `.update()` that forgot
+    it left the ETag unchanged and the analyst's page stale (a 304 for a fragment that changed).
+    Here no update can forget it; bulk_update() goes through update() as well.
+    """
+
+    def update(self, **kwargs):
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
 
 
 class FlagColor(models.TextChoices):
@@ -329,6 +344,8 @@ class Document(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = TouchingQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
@@ -446,6 +463,8 @@ class ProviderJob(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = TouchingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("provider job")

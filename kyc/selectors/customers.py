@@ -257,8 +257,9 @@ def _live_state_sql() -> str:
 
 def customer_live_state(user, pk: int) -> tuple:
     """Everything the live-status fragment shows that can change, reduced to a few numbers
-    (1 query, no rows loaded): its ETag. Jobs and documents are only changed by save() or by
-    updates that set updated_at; reports are only added (or removed with their document).
+    (1 query, no rows loaded): its ETag. Every change of a job or a document moves its
+    updated_at (auto_now on save(), models.TouchingQuerySet on update()); reports are only added
+    (or removed with their document).
     Raises Http404 like customer_for_detail when the user may not see the customer."""
     try:
         visible, params = (

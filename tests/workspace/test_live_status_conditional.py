@@ -123,3 +123,41 @@ def test_a_full_render_takes_the_same_queries_whatever_the_number_of_jobs(
     for document in documents:
         article = text.split(f'id="document-{document.pk}"', 1)[1].split("</article>", 1)[0]
         assert article.count('id="job-') == 2
+
+
+@pytest.mark.parametrize("model", ["job", "document"])
+def test_a_bare_update_of_a_job_or_a_document_changes_the_etag(analyst_client, model):
+    """No `.update()` can forget updated_at (models.TouchingQuerySet): customer erasure blanked
+    job errors with an update that did not set it, and the page kept showing the old error."""
+    from kyc.models import Document
+
+    customer = make_customer()
+    document = make_document(customer=customer)
+    url = f"/customers/{customer.pk}/status/"
+    first = _poll(analyst_client, url)
+
+    if model == "job":
+        ProviderJob.objects.filter(document=document).update(last_error="The vendor is down.")
+    else:
+        Document.objects.filter(pk=document.pk).update(kind=Document.Kind.OTHER)
+
+    again = _poll(analyst_client, url, first["ETag"])
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    if model == "job":
+        assert "The vendor is down." in again.text
+
+
+def test_an_explicit_updated_at_is_kept():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    document = make_document(customer=make_customer())
+    then = timezone.now() - dt.timedelta(days=3)
+
+    ProviderJob.objects.filter(document=document).update(updated_at=then)
+
+    assert set(
+        ProviderJob.objects.filter(document=document).values_list("updated_at", flat=True)
+    ) == {then}
