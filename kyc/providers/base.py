@@ -15,9 +15,12 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from kyc.i18n import Message, as_detail, as_text
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # ----------------------------------------------------------------------------------------- errors
 
@@ -275,7 +278,8 @@ class Provider:
     """Base class of every provider. Subclasses override what they support."""
 
     name: ClassVar[str]
-    label: ClassVar[str]
+    # Shown to analysts: a lazy translation where the name is a common noun.
+    label: ClassVar[StrOrPromise]
     # Past this age (from job creation) a job that is not final ends `expired`.
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=1)
     # First poll this many seconds after submission; later polls back off exponentially.
