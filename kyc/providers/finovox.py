@@ -430,11 +430,11 @@ class FinovoxProvider(Provider):
 
     # The interval is a setting; the engine reads these on the instance.
     @property
-    def poll_interval(self) -> float:  # type: ignore[override]
+    def poll_interval(self) -> float:
         return float(settings.FINOVOX_POLL_SECONDS)
 
     @property
-    def max_poll_interval(self) -> float:  # type: ignore[override]
+    def max_poll_interval(self) -> float:
         return float(settings.FINOVOX_POLL_SECONDS)
 
     @classmethod

@@ -687,11 +687,11 @@ class MindeeProvider(Provider):
     )
 
     @property
-    def poll_interval(self) -> float:  # type: ignore[override]
+    def poll_interval(self) -> float:
         return float(settings.MINDEE_POLL_SECONDS)
 
     @property
-    def max_poll_interval(self) -> float:  # type: ignore[override]
+    def max_poll_interval(self) -> float:
         return max(60.0, float(settings.MINDEE_POLL_SECONDS))
 
     @classmethod

@@ -749,8 +749,8 @@ class OctoberProvider(Provider):
     sends_webhooks: ClassVar[bool] = True
     creates_vendor_request: ClassVar[bool] = True
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
-    poll_interval: ClassVar[float] = 30.0
-    max_poll_interval: ClassVar[float] = 900.0
+    poll_interval = 30.0
+    max_poll_interval = 900.0
     expiry_message: ClassVar[Deferred] = Deferred(
         gettext_noop(
             "October sent no report within 72 hours (Doc X-Ray takes minutes, or up to 48 hours "
