@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Concat, Upper
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +27,12 @@ class FlagColor(models.TextChoices):
     RED = "red", _("Red")
 
 
-RISK_ORDER = {FlagColor.NONE: 0, FlagColor.GREEN: 1, FlagColor.ORANGE: 2, FlagColor.RED: 3}
+RISK_ORDER: dict[str, int] = {
+    FlagColor.NONE: 0,
+    FlagColor.GREEN: 1,
+    FlagColor.ORANGE: 2,
+    FlagColor.RED: 3,
+}
 FLAG_COLORS = ["", "green", "orange", "red"]
 # Literal lists for CheckConstraints (a class body's Meta cannot see the enclosing class).
 CUSTOMER_STATUSES = ["new", "in_review", "info_requested", "approved", "rejected"]
@@ -1019,3 +1025,16 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} #{self.pk} ({self.state})"
+
+
+def stored_name(file: FieldFile) -> str:
+    """The storage name of a file field's file (`Document.file`, `Report.attachment`).
+
+    Raises FileNotFoundError when the field holds none (a purged document): callers check
+    `if document.file` first where an empty field is expected.
+    """
+    if not file.name:
+        raise FileNotFoundError(
+            f"{file.instance._meta.label} #{file.instance.pk} has no stored file"
+        )
+    return file.name

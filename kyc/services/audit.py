@@ -30,10 +30,12 @@ def audit_record(
     bulk purge): the object id is then left empty and `after` says which rows.
     """
     context = current_context()
+    object_type = obj._meta.model_name
+    assert object_type is not None  # set on every model class (Options.contribute_to_class)
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        object_type=obj._meta.model_name,
+        object_type=object_type,
         object_id="" if isinstance(obj, type) else str(obj.pk),
         customer=customer,
         before=before,

@@ -40,7 +40,7 @@ class ReasonCode(models.TextChoices):
 
 
 # What confirming each outcome does to the customer's onboarding status.
-STATUS_FOR_OUTCOME = {
+STATUS_FOR_OUTCOME: dict[str, Customer.Status] = {
     Decision.Outcome.APPROVE: Customer.Status.APPROVED,
     Decision.Outcome.REJECT: Customer.Status.REJECTED,
     Decision.Outcome.REQUEST_INFO: Customer.Status.INFO_REQUESTED,
