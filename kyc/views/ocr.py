@@ -127,12 +127,12 @@ class OcrCorrectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         # A value the OCR read outside our choices stays selectable, so leaving it untouched is
         # not an error (and not a change).
-        for name in ("gender", "document_type"):
+        for name, declared in (("gender", SEX_CHOICES), ("document_type", DOCUMENT_TYPES)):
             value = str(current.get(name) or "")
-            choices = list(self.fields[name].choices)
-            if value and value not in {key for key, _label in choices}:
-                choices.append((value, _("%(value)s (as read)") % {"value": value}))
-                self.fields[name].choices = choices
+            if value and value not in {key for key, _label in declared}:
+                field = self.fields[name]
+                assert isinstance(field, forms.ChoiceField)  # both are declared as ChoiceFields
+                field.choices = [*declared, (value, _("%(value)s (as read)") % {"value": value})]
         mrz = self.fields["mrz_raw_string"].widget
         mrz.attrs.update(
             {
@@ -594,14 +594,15 @@ def ocr_panel_context(request, customer: Customer) -> dict[str, Any]:
     """The customer file's "OCR results" panel: per identity document read so far, its sources,
     whether its MRZ checks pass, and where its corrections stand (1 query)."""
     summaries: dict[int, DocumentSummary] = {}
-    mrz: dict[int, tuple[int, Any]] = {}  # document -> (rank, MRZ used) of its primary reading
+    # document -> (rank, MRZ used) of its primary reading
+    mrz: dict[int, tuple[tuple[int, int], Any]] = {}
     for result in selectors.customer_ocr_results(customer):
         summary = summaries.setdefault(result.document_id, DocumentSummary(result.document))
         summary.sources.append(str(result.get_source_display()))
         summary.corrections += result.correction_count
         if result.latest_correction_id and result.latest_correction_id > summary.latest_id:
             summary.latest_id = result.latest_correction_id
-            summary.latest_sync = result.latest_sync_status
+            summary.latest_sync = result.latest_sync_status or ""
         # The same reading the correction page starts from: the last corrected, else the
         # preferred source.
         rank = (result.latest_correction_id or 0, -_source_rank(result.source))
