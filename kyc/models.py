@@ -333,6 +333,10 @@ class Document(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Set by kyc.selectors.customers.customer_documents (its jobs, by provider, newest first);
+    # not a column.
+    job_list: list[ProviderJob]
+
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
@@ -844,6 +848,9 @@ class Decision(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_comment = models.TextField(_("review comment"), blank=True)
     void_reason = models.TextField(_("void reason"), blank=True)
+
+    # Set for display by kyc.views.decision_panel (the reason code's label); not a column.
+    reason_label: str
 
     class Meta:
         verbose_name = _("decision")

@@ -148,7 +148,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             # Kept open across requests, as with PostgreSQL: a new SQLite connection per request
             # reads the schema again and starts with a cold page cache (measured in bench/: the
             # revalidated live-status poll went from 409 to 611 requests/s, webhooks from 214 to
