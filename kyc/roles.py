@@ -7,13 +7,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
+# Who `request.user` is: the signed-in user, or the anonymous one.
+type RequestUser = User | AnonymousUser
+
 ANALYST = "analyst"
 REVIEWER = "reviewer"
 ADMIN = "admin"
 ALL_ROLES = (ANALYST, REVIEWER, ADMIN)
 
 
-def roles_of(user: User | AnonymousUser) -> frozenset[str]:
+def roles_of(user: RequestUser) -> frozenset[str]:
     """The user's role names, cached on the user object for the request (in its `__dict__`,
     as `cached_property` does)."""
     if not user.is_authenticated:
@@ -27,19 +30,19 @@ def roles_of(user: User | AnonymousUser) -> frozenset[str]:
     return cached
 
 
-def has_role(user: User | AnonymousUser, *roles: str) -> bool:
+def has_role(user: RequestUser, *roles: str) -> bool:
     return bool(roles_of(user) & set(roles))
 
 
-def can_work_cases(user: User | AnonymousUser) -> bool:
+def can_work_cases(user: RequestUser) -> bool:
     """Register customers, upload documents, propose decisions."""
     return has_role(user, ANALYST, REVIEWER, ADMIN)
 
 
-def can_review(user: User | AnonymousUser) -> bool:
+def can_review(user: RequestUser) -> bool:
     """Confirm or send back a decision proposed by someone else."""
     return has_role(user, REVIEWER, ADMIN)
 
 
-def can_administer(user: User | AnonymousUser) -> bool:
+def can_administer(user: RequestUser) -> bool:
     return has_role(user, ADMIN)
