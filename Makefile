@@ -14,7 +14,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install, migrate, load demo data, start web server + task worker on http://$(HOST):$(PORT)"
 	@echo "make test   the whole test suite (DATABASE_URL=postgres://... to run it on PostgreSQL)"
-	@echo "make lint   ruff lint and format check"
+	@echo "make lint   ruff lint and format check, mypy on kyc/"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
 
 $(VENV)/.installed: requirements.lock
@@ -42,6 +42,7 @@ test: install system-deps
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=True $(VENV)/bin/mypy kyc
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -62,4 +63,4 @@ bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

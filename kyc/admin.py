@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.apps import apps
@@ -53,6 +54,9 @@ from kyc.models import (
     WebhookEvent,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # --------------------------------------------------------------------------------------- helpers
 
 
@@ -82,24 +86,32 @@ def pretty_body(body: bytes | memoryview | None) -> str:
     return _pre(text)
 
 
-def json_display(model: type[models.Model], name: str):
+def _column_label(model: type[models.Model], name: str) -> StrOrPromise:
+    """The verbose name of one of the model's own columns (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model._meta.label}.{name} is a reverse relation, not a column")
+    return field.verbose_name
+
+
+def json_display(model: type[models.Model], name: str) -> Callable[..., str | None]:
     """A read-only admin column showing `model.name` as pretty JSON, titled like the field."""
 
     def show(model_admin: admin.ModelAdmin, obj: models.Model) -> str | None:
         return pretty_json(getattr(obj, name))
 
     show.__name__ = f"{name}_pretty"
-    return admin.display(description=model._meta.get_field(name).verbose_name)(show)
+    return admin.display(description=_column_label(model, name))(show)
 
 
-def file_name_display(model: type[models.Model], name: str):
+def file_name_display(model: type[models.Model], name: str) -> Callable[..., str | None]:
     """A read-only column with a FileField's stored name as plain text: never a link."""
 
     def show(model_admin: admin.ModelAdmin, obj: models.Model) -> str | None:
         return getattr(obj, name).name or None
 
     show.__name__ = f"{name}_name"
-    return admin.display(description=model._meta.get_field(name).verbose_name)(show)
+    return admin.display(description=_column_label(model, name))(show)
 
 
 class SafeLookupsChangeList(ChangeList):
@@ -122,9 +134,13 @@ class SafeLookupsChangeList(ChangeList):
 class LeanChangeList(SafeLookupsChangeList):
     """Leaves the admin's `list_defer` columns (large payloads) out of the changelist query."""
 
-    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None):
+    def get_queryset(
+        self, request: HttpRequest, exclude_parameters: Any = None
+    ) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request, exclude_parameters)
-        return queryset.defer(*self.model_admin.list_defer)
+        model_admin = self.model_admin
+        assert isinstance(model_admin, KycModelAdmin)  # the only admin whose changelist this is
+        return queryset.defer(*model_admin.list_defer)
 
 
 def _audit_value(value: Any) -> Any:
@@ -153,13 +169,13 @@ MAX_SEARCH_LENGTH = 200
 _safe_changelists: dict[type, type] = {}
 
 
-class SafeInputAdminMixin:
+class SafeInputAdminMixin(admin.ModelAdmin):
     """For every model admin (ours and the ones Django and django-tasks-db register): a search
     term over MAX_SEARCH_LENGTH characters (or holding a NUL, which PostgreSQL refuses) finds
     nothing and says why, in the change list and in the autocomplete widgets, which search the
     same way; hostile filter links are invalid filters (SafeLookupsChangeList)."""
 
-    def get_changelist(self, request: HttpRequest, **kwargs: Any):
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         changelist = super().get_changelist(request, **kwargs)
         if issubclass(changelist, SafeLookupsChangeList):
             return changelist
@@ -186,7 +202,7 @@ class KycModelAdmin(SafeInputAdminMixin, admin.ModelAdmin):
     # Columns the changelist never shows and that can be large (vendor payloads).
     list_defer: tuple[str, ...] = ()
 
-    def get_changelist(self, request: HttpRequest, **kwargs: Any):
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LeanChangeList
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -247,7 +263,7 @@ class ReadOnlyModelAdmin(KycModelAdmin):
         return self.fields or [field.name for field in self.model._meta.fields]
 
 
-class CompanyNumberSearchMixin:
+class CompanyNumberSearchMixin(admin.ModelAdmin):
     """A search for a SIREN or SIRET, however it is typed (spaces, dots, full-width or other
     non-ASCII digits), looks that number up in `company_number_fields` instead of splitting it
     into words: the admin's own search would AND "732", "829" and "320" as three substrings, and
@@ -300,10 +316,11 @@ class CustomerAdminForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         from kyc.services import customer_details_clean
 
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
-        details = {name: cleaned.get(name) for name in self.IDENTITY_FIELDS}
+        details: dict[str, Any] = {name: cleaned.get(name) for name in self.IDENTITY_FIELDS}
         try:
             normalised = customer_details_clean(
                 kind=self.instance.kind, siren=self.instance.siren, **details
@@ -714,13 +731,13 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     )
 
     @admin.display(description=WebhookEvent._meta.get_field("headers").verbose_name)
-    def headers_pretty(self, obj: WebhookEvent) -> str | None:
+    def headers_pretty(self, obj: WebhookEvent) -> StrOrPromise | None:
         if obj.payload_purged_at is not None:
             return _("(deleted at the end of its retention period)")
         return pretty_json(obj.headers)
 
     @admin.display(description=WebhookEvent._meta.get_field("body").verbose_name)
-    def body_pretty(self, obj: WebhookEvent) -> str:
+    def body_pretty(self, obj: WebhookEvent) -> StrOrPromise:
         if obj.payload_purged_at is not None:
             return _("(deleted at the end of its retention period)")
         if not obj.body:

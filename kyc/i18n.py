@@ -40,7 +40,7 @@ class Deferred:
         if not isinstance(msgid, str):
             raise TypeError(f"Deferred takes a msgid (str), not {type(msgid).__name__}")
         self.msgid = msgid
-        self.params = {key: _param(value) for key, value in params.items()}
+        self.params: dict[str, Param] = {key: _param(value) for key, value in params.items()}
 
     # Rendering -------------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -96,7 +96,7 @@ class Deferred:
         raw = data.get("params") or {}
         if not isinstance(raw, Mapping):
             raise ValueError("message parameters are not an object")
-        params = {}
+        params: dict[str, Param] = {}
         for key, value in raw.items():
             if isinstance(value, Mapping):
                 params[str(key)] = cls.from_json(value, _depth=_depth + 1)
@@ -114,7 +114,11 @@ class Deferred:
 Message = Deferred | str
 
 
-def _param(value: Any) -> Any:
+# What a parameter is once stored: JSON keeps these as they are.
+type Param = Deferred | str | int | float | bool | None
+
+
+def _param(value: object) -> Param:
     """Parameters stay as given when JSON keeps them as they are; anything else (an exception, a
     lazy string) becomes its text now."""
     if isinstance(value, (Deferred, *_PLAIN)):

@@ -74,16 +74,18 @@ def scopes(request: HttpRequest, username: str) -> list[Scope]:
 class LockoutHandler(AxesDatabaseHandler):
     """axes' database handler with one limit per scope and a username-only reset on success."""
 
-    def locked_scopes(self, request: HttpRequest, credentials: dict | None = None) -> dict:
+    def locked_scopes(
+        self, request: HttpRequest, credentials: dict | None = None
+    ) -> dict[Scope, int]:
         """{Scope: seconds left} for each scope locked now (request updated by axes' proxy).
 
         A scope is locked while the failures of its attempts newer than the cool-off reach its
         limit; it unlocks when the attempt that made the count reach the limit, counting from the
         newest, grows older than the cool-off.
         """
-        now = request.axes_attempt_time or timezone.now()
+        now = getattr(request, "axes_attempt_time", None) or timezone.now()
         window = cool_off(request)
-        locked = {}
+        locked: dict[Scope, int] = {}
         for scope in scopes(request, username_of(request, credentials)):
             attempts = (
                 AccessAttempt.objects.filter(

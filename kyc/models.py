@@ -6,16 +6,23 @@ database level so that a bug in a service cannot write an impossible row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kyc.names import recorded_file_name, safe_file_name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class TouchingQuerySet(models.QuerySet):
@@ -41,7 +48,12 @@ class FlagColor(models.TextChoices):
     RED = "red", _("Red")
 
 
-RISK_ORDER = {FlagColor.NONE: 0, FlagColor.GREEN: 1, FlagColor.ORANGE: 2, FlagColor.RED: 3}
+RISK_ORDER: dict[str, int] = {
+    FlagColor.NONE: 0,
+    FlagColor.GREEN: 1,
+    FlagColor.ORANGE: 2,
+    FlagColor.RED: 3,
+}
 # The choices a model's Meta.constraints check live at module level: a nested Meta cannot see
 # the names of its model's class body. Each model keeps its name for them (Customer.Status).
 
@@ -345,6 +357,9 @@ class Document(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = TouchingQuerySet.as_manager()
+    # Set by kyc.selectors.customers.customer_documents (its jobs, by provider, newest first);
+    # not a column.
+    job_list: list[ProviderJob]
 
     class Meta:
         verbose_name = _("document")
@@ -883,6 +898,9 @@ class Decision(models.Model):
     review_comment = models.TextField(_("review comment"), blank=True)
     void_reason = models.TextField(_("void reason"), blank=True)
 
+    # Set for display by kyc.views.decision_panel (the reason code's label); not a column.
+    reason_label: str
+
     class Meta:
         verbose_name = _("decision")
         verbose_name_plural = _("decisions")
@@ -917,7 +935,7 @@ class AuditEventQuerySet(models.QuerySet):
         raise PermissionError("Audit events are append-only.")
 
 
-def audit_action_choices() -> list[tuple[str, str]]:
+def audit_action_choices() -> Sequence[tuple[str, StrOrPromise]]:
     """The field's choices, through a callable so that registering an action needs no migration
     (the migration names this function, not the list)."""
     return AuditEvent.Action.choices
@@ -1122,3 +1140,16 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} #{self.pk} ({self.state})"
+
+
+def stored_name(file: FieldFile) -> str:
+    """The storage name of a file field's file (`Document.file`, `Report.attachment`).
+
+    Raises FileNotFoundError when the field holds none (a purged document): callers check
+    `if document.file` first where an empty field is expected.
+    """
+    if not file.name:
+        raise FileNotFoundError(
+            f"{file.instance._meta.label} #{file.instance.pk} has no stored file"
+        )
+    return file.name

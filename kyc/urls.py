@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from django.conf.urls.i18n import set_language
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
 
 from kyc.views import auth, health, webhooks
 

@@ -55,8 +55,8 @@ class FakeProvider(Provider):
     name: ClassVar[str] = "fake"
     label: ClassVar[str] = "Fake provider"
     deadline: ClassVar[dt.timedelta] = dt.timedelta(minutes=30)
-    poll_interval: ClassVar[float] = float(os.environ.get("FAKE_POLL_INTERVAL", "5"))
-    max_poll_interval: ClassVar[float] = 60.0
+    poll_interval = float(os.environ.get("FAKE_POLL_INTERVAL", "5"))
+    max_poll_interval = 60.0
     expiry_message: ClassVar[str] = "Fake results are kept 30 minutes: resubmit."
     sends_webhooks: ClassVar[bool] = True
 

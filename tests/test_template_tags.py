@@ -37,3 +37,8 @@ def test_label_follows_a_language_switch_after_first_use():
 def test_label_shows_an_unknown_value_as_it_is_escaped():
     job = ProviderJob(status="<b>weird</b>")
     assert render('{{ job|label:"status" }}', job=job) == "&lt;b&gt;weird&lt;/b&gt;"
+
+
+def test_label_names_a_reverse_relation_as_not_a_field():
+    with pytest.raises(ValueError, match=r"kyc\.Customer\.documents is not a field with choices"):
+        render('{{ c|label:"documents" }}', c=Customer())

@@ -226,7 +226,7 @@ def _software_findings(facts: ImageFacts, kind: str) -> list[Finding]:
 
 
 def _time_findings(facts: ImageFacts) -> list[Finding]:
-    criteria = {
+    criteria: dict[str, str | int | None] = {
         "creationDate": facts.captured.isoformat() if facts.captured else None,
         "modDate": facts.modified.isoformat() if facts.modified else None,
         "modCreationDiff": None,

@@ -483,7 +483,7 @@ def _target(action: Any, kind: str) -> str:
     if kind == "/Rendition":
         rendition = _resolved_or_none(action.get("/R"))
         clip = _resolved_or_none(rendition.get("/C")) if hasattr(rendition, "keys") else None
-        return _file_spec(clip.get("/D")) if hasattr(clip, "keys") else ""
+        return _file_spec(clip.get("/D")) if clip is not None and hasattr(clip, "keys") else ""
     return _file_spec(action.get("/F"))
 
 
@@ -556,9 +556,10 @@ def _text(reader: Any) -> tuple[str, int, int]:
             text_pages += 1
         chunks.append(text)
         try:
-            resources = page.get("/Resources") or {}
-            xobjects = resources.get_object().get("/XObject") or {}
-            if any(
+            # A page without resources or images is no scan.
+            resources = page.get("/Resources")
+            xobjects = resources.get_object().get("/XObject") if resources is not None else None
+            if xobjects is not None and any(
                 x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values()
             ):
                 image_pages += 1
@@ -763,7 +764,7 @@ def _software_findings(facts: PdfFacts, kind: str) -> list[Finding]:
         level = editors.level_for(editor, kind, container="pdf")
         category = editor.category.replace("_", " ")
         detail = f"{where.replace('_', ' ')} is {value!r} ({editor.name}, {category})"
-        criteria = {
+        criteria: dict[str, Any] = {
             "field": where,
             "value": value,
             "software": editor.name,
@@ -1128,7 +1129,7 @@ def _text_findings(facts: PdfFacts, kind: str, customer_siren: str) -> list[Find
             )
         )
     if facts.sirens:
-        criteria = {
+        criteria: dict[str, Any] = {
             "found": list(facts.sirens),
             "sirets": list(facts.sirets),
             "customer": customer_siren,

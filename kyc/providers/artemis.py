@@ -127,8 +127,8 @@ def parse_date(value: Any) -> dt.date | None:
             return moment.date()
         local = _java_date_fields(value)
         return local.date() if local else None
-    moment = parse_timestamp(value)
-    return moment.date() if moment else None
+    timestamp = parse_timestamp(value)
+    return timestamp.date() if timestamp else None
 
 
 def _int(value: Any) -> int | None:

@@ -15,9 +15,12 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from kyc.i18n import Message, as_detail, as_text
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # ----------------------------------------------------------------------------------------- errors
 
@@ -73,6 +76,10 @@ class CustomerInput:
     nationality: str = ""
 
 
+def _no_file() -> IO[bytes]:
+    raise FileNotFoundError("this document snapshot was made without its file")
+
+
 @dataclass(frozen=True)
 class DocumentInput:
     id: int
@@ -88,7 +95,7 @@ class DocumentInput:
     # October's id for this document ("medium"), once a submission reported one.
     october_media_id: str = ""
     # Opens the stored original bytes for reading (binary); the caller closes the file.
-    open: Callable[[], IO[bytes]] = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+    open: Callable[[], IO[bytes]] = field(repr=False, compare=False, default=_no_file)
 
     def read(self) -> bytes:
         with self.open() as handle:
@@ -275,12 +282,10 @@ class Provider:
     """Base class of every provider. Subclasses override what they support."""
 
     name: ClassVar[str]
-    label: ClassVar[str]
+    # Shown to analysts: a lazy translation where the name is a common noun.
+    label: ClassVar[StrOrPromise]
     # Past this age (from job creation) a job that is not final ends `expired`.
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=1)
-    # First poll this many seconds after submission; later polls back off exponentially.
-    poll_interval: ClassVar[float] = 5.0
-    max_poll_interval: ClassVar[float] = 300.0
     # Told to the analyst when a job passes its deadline (a Deferred or a plain string).
     expiry_message: ClassVar[Message] = ""
     # Whether submitting a job may create the file's vendor-side request (October's POST
@@ -292,6 +297,17 @@ class Provider:
     # `db_worker --queue-name default,finovox`); the built-in engine runs anywhere. A worker
     # that takes a job it cannot run anyway leaves it alone (kyc.services.jobs).
     queue_name: ClassVar[str] = "default"
+
+    # First poll this many seconds after submission; later polls back off exponentially, up to
+    # `max_poll_interval`. Read on the instance: a vendor overrides them with class attributes,
+    # or with properties when its interval is a setting.
+    @property
+    def poll_interval(self) -> float:
+        return 5.0
+
+    @property
+    def max_poll_interval(self) -> float:
+        return 300.0
 
     @classmethod
     def is_configured(cls) -> bool:

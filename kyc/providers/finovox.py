@@ -143,7 +143,7 @@ def analyse_types() -> list[str]:
     return types
 
 
-def risk_result(body: Any) -> Mapping[str, Any] | None:
+def risk_result(body: Any) -> dict[str, Any] | None:
     """The object holding `global_risk`, or None when the body is no analysis result.
 
     Several `analyse_type` values give one object with the union of their keys [I]; a wrapper
@@ -430,11 +430,11 @@ class FinovoxProvider(Provider):
 
     # The interval is a setting; the engine reads these on the instance.
     @property
-    def poll_interval(self) -> float:  # type: ignore[override]
+    def poll_interval(self) -> float:
         return float(settings.FINOVOX_POLL_SECONDS)
 
     @property
-    def max_poll_interval(self) -> float:  # type: ignore[override]
+    def max_poll_interval(self) -> float:
         return float(settings.FINOVOX_POLL_SECONDS)
 
     @classmethod

@@ -11,6 +11,7 @@ import datetime as dt
 import email.utils
 import json
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from django.utils.translation import gettext_noop
@@ -197,4 +198,4 @@ def json_body(vendor: Message, response: requests.Response) -> Any:
 
 def _path(url: str) -> str:
     # Error messages name the endpoint, never the query string (it may carry tokens).
-    return requests.utils.urlparse(url).path or "/"
+    return urlparse(url).path or "/"

@@ -107,7 +107,7 @@ def reports_from(analysis: Analysis) -> tuple[tuple[ReportData, ...], tuple[OcrD
 
 class LocalProvider(Provider):
     name: ClassVar[str] = "local"
-    label: ClassVar[str] = _("Built-in engine")
+    label = _("Built-in engine")
 
     @classmethod
     def is_configured(cls) -> bool:

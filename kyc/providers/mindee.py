@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kyc.i18n import Deferred
+from kyc.json_values import json_object
 from kyc.providers import http
 from kyc.providers.base import (
     DocumentInput,
@@ -495,9 +496,8 @@ def international_id_fields(prediction: Mapping[str, Any]) -> _Fields:
 
 
 def _prediction(body: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
-    document = body.get("document")
-    inference = document.get("inference") if isinstance(document, dict) else None
-    prediction = inference.get("prediction") if isinstance(inference, dict) else None
+    document = json_object(body.get("document"))
+    prediction = json_object(document.get("inference")).get("prediction")
     if not isinstance(prediction, dict):
         raise ProviderError(
             Deferred(gettext_noop("Mindee's answer has no document prediction.")),
@@ -580,7 +580,7 @@ def outcome_from_document(product: Product, body: Mapping[str, Any]) -> Outcome:
         for key in low
     ]
     confidences = [c for _v, c in read.values() if c is not None]
-    job = body.get("job") if isinstance(body.get("job"), dict) else {}
+    job = _job(body)
     inference = document.get("inference") or {}
     product_info = inference.get("product") or {}
     summary = {
@@ -687,11 +687,11 @@ class MindeeProvider(Provider):
     )
 
     @property
-    def poll_interval(self) -> float:  # type: ignore[override]
+    def poll_interval(self) -> float:
         return float(settings.MINDEE_POLL_SECONDS)
 
     @property
-    def max_poll_interval(self) -> float:  # type: ignore[override]
+    def max_poll_interval(self) -> float:
         return max(60.0, float(settings.MINDEE_POLL_SECONDS))
 
     @classmethod

@@ -38,7 +38,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 from urllib.parse import quote, urlparse
 
 from django.conf import settings
@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kyc.i18n import Deferred
+from kyc.json_values import json_object
 from kyc.providers import http
 from kyc.providers.base import (
     AlertData,
@@ -234,7 +235,7 @@ def _parse_request(body: Any, what: str) -> OctoberRequest:
     data = _unwrap(body, "request")
     if data is None or not _id(data.get("id")):
         raise _shape_error(what, body)
-    code = data.get("code") if isinstance(data.get("code"), dict) else {}
+    code = json_object(data.get("code"))
     return OctoberRequest(
         id=_id(data["id"]),
         code_type=str(code.get("type") or ""),
@@ -293,7 +294,7 @@ _PUT_URL_KEYS = (
 )
 
 
-def _absolute_url(value: Any) -> bool:
+def _absolute_url(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and urlparse(value).scheme in ("http", "https")
 
 
@@ -468,7 +469,7 @@ def _parse_report(item: Any) -> OctoberReport | None:
     data = _unwrap(item, "report")
     if data is None or not _id(data.get("id")):
         return None
-    raw = data.get("raw") if isinstance(data.get("raw"), dict) else {}
+    raw = json_object(data.get("raw"))
     request_id = _id(data.get("request")) or _id(raw.get("request"))
     return OctoberReport(
         id=_id(data["id"]),
@@ -570,11 +571,11 @@ def doc_xray_report(report: OctoberReport) -> ReportData:
     `flag.value` ("overall suspicious evaluation") is also our 0..1 score when it is in range.
     """
     raw = report.raw
-    flag = raw.get("flag") if isinstance(raw.get("flag"), dict) else {}
+    flag = json_object(raw.get("flag"))
     value = _number(flag.get("value"))
     reasons = []
     for item in _dicts(raw.get("reasons")):
-        message = item.get("message") if isinstance(item.get("message"), dict) else {}
+        message = json_object(item.get("message"))
         level = str(item.get("level") or "").lower() or None
         code = _text(item.get("typeCode"), 64) or "unknown"
         reasons.append(
@@ -585,7 +586,7 @@ def doc_xray_report(report: OctoberReport) -> ReportData:
                 # An unknown non-null level is still a finding: shown, never hidden.
                 level=level if level in REASON_LEVELS or level is None else "suspicious",
                 sentiment=SENTIMENTS.get(str(item.get("sentiment") or "").lower(), "neutral"),
-                criteria=item.get("criteria") if isinstance(item.get("criteria"), dict) else {},
+                criteria=json_object(item.get("criteria")),
             )
         )
     types = [
@@ -645,7 +646,7 @@ def manager_xray_data(report: OctoberReport) -> tuple[ReportData, tuple[OfficerD
         roles = []
         for company in _dicts(person.get("companies")):
             companies += 1
-            code = company.get("code") if isinstance(company.get("code"), dict) else {}
+            code = json_object(company.get("code"))
             code_id = _text(code.get("id"), 32).replace(" ", "")
             siren = (
                 code_id
@@ -684,7 +685,7 @@ def manager_xray_data(report: OctoberReport) -> tuple[ReportData, tuple[OfficerD
                 roles=tuple(roles),
             )
         )
-    worst = max((lvl for lvl, n in counts.items() if n), key=_LEVEL_RANK.get, default="")
+    worst = max((lvl for lvl, n in counts.items() if n), key=_LEVEL_RANK.__getitem__, default="")
     data = ReportData(
         source=MANAGER_XRAY,
         flag_color=ALERT_FLAGS.get(worst, "green"),
@@ -748,8 +749,8 @@ class OctoberProvider(Provider):
     sends_webhooks: ClassVar[bool] = True
     creates_vendor_request: ClassVar[bool] = True
     deadline: ClassVar[dt.timedelta] = dt.timedelta(hours=72)
-    poll_interval: ClassVar[float] = 30.0
-    max_poll_interval: ClassVar[float] = 900.0
+    poll_interval = 30.0
+    max_poll_interval = 900.0
     expiry_message: ClassVar[Deferred] = Deferred(
         gettext_noop(
             "October sent no report within 72 hours (Doc X-Ray takes minutes, or up to 48 hours "

@@ -66,7 +66,7 @@ def customer_officers(
     )
 
 
-ALERT_COUNTS = {
+ALERT_COUNTS: dict[str, dict[str, str]] = {
     "total": {},
     "high": {"level": Level.HIGH},
     "medium": {"level": Level.MEDIUM},
@@ -80,7 +80,7 @@ def alert_summary_annotations() -> dict[str, Coalesce]:
     """Subqueries on a Customer row counting its alerts (see ALERT_COUNTS), so that a page can
     fetch them with its other annotations of the customer row."""
 
-    def count(**filters) -> Coalesce:
+    def count(**filters: str) -> Coalesce:
         counted = (
             ManagerAlert.objects.filter(customer=OuterRef("pk"), **filters)
             .order_by()

@@ -8,6 +8,7 @@ issue the same few queries whatever the number of sources and corrections.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import (
     Count,
@@ -25,6 +26,19 @@ from django.utils import timezone
 
 from kyc.models import AuditEvent, Customer, Document, OcrCorrection, OcrResult
 from kyc.selectors.access import documents_visible_to
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class CorrectionsSummary(TypedDict):
+    """What `customer_ocr_results` annotates on each OCR result."""
+
+    correction_count: int
+    latest_correction_id: int | None
+    latest_sync_status: str | None
+    # The `changes` of the latest correction of the MRZ, if any.
+    mrz_correction: dict[str, Any] | None
 
 
 def _results() -> QuerySet[OcrResult]:
@@ -49,7 +63,9 @@ def document_results(document: Document) -> list[OcrResult]:
     return list(_results().filter(document=document))
 
 
-def customer_ocr_results(customer: Customer) -> list[OcrResult]:
+def customer_ocr_results(
+    customer: Customer,
+) -> list[WithAnnotations[OcrResult, CorrectionsSummary]]:
     """The OCR results of the customer's identity documents with their documents and a summary
     of their corrections, in one query (the customer file shows it on every visit): how many,
     the latest one and its delivery state, and the latest corrected MRZ (as `changes`)."""

@@ -96,7 +96,7 @@ def customer_export(customer: Customer) -> tuple[dict[str, Any], list[ExportFile
     document_rows = []
     for document in documents:
         member = None
-        if document.file:
+        if document.file.name:
             member = archive_name(
                 "documents", document.pk, document.original_name, document.content_type
             )
@@ -124,7 +124,7 @@ def customer_export(customer: Customer) -> tuple[dict[str, Any], list[ExportFile
     report_rows = []
     for report in reports:
         member = None
-        if report.attachment:
+        if report.attachment.name:
             member = archive_name(
                 "report-files", report.pk, report.attachment.name.rsplit("/", 1)[-1]
             )

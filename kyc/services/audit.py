@@ -35,10 +35,12 @@ def audit_record(
     if action not in AuditEvent.Action.values:
         raise ValueError(f"Unknown audit action {action!r}: register it in AuditEvent.Action.")
     context = current_context()
+    object_type = obj._meta.model_name
+    assert object_type is not None  # set on every model class (Options.contribute_to_class)
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        object_type=obj._meta.model_name,
+        object_type=object_type,
         object_id="" if isinstance(obj, type) else str(obj.pk),
         customer=customer,
         before=before,

@@ -23,7 +23,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kyc import roles
-from kyc.models import Customer, Decision, Document, OcrCorrection, OcrResult, Report
+from kyc.models import (
+    Customer,
+    CustomerStatus,
+    Decision,
+    Document,
+    OcrCorrection,
+    OcrResult,
+    Report,
+)
 from kyc.services.audit import audit_record, touch_customer
 
 
@@ -40,7 +48,7 @@ class ReasonCode(models.TextChoices):
 
 
 # What confirming each outcome does to the customer's onboarding status.
-STATUS_FOR_OUTCOME = {
+STATUS_FOR_OUTCOME: dict[str, CustomerStatus] = {
     Decision.Outcome.APPROVE: Customer.Status.APPROVED,
     Decision.Outcome.REJECT: Customer.Status.REJECTED,
     Decision.Outcome.REQUEST_INFO: Customer.Status.INFO_REQUESTED,

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.tasks import Task, task
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,6 +52,7 @@ from kyc.models import (
     OfficerRole,
     ProviderJob,
     Report,
+    stored_name,
 )
 from kyc.providers.base import (
     CustomerInput,
@@ -110,7 +111,7 @@ def customer_input(customer: Customer) -> CustomerInput:
 
 
 def document_input(document: Document) -> DocumentInput:
-    name = document.file.name
+    file = document.file
     return DocumentInput(
         id=document.pk,
         kind=document.kind,
@@ -121,7 +122,7 @@ def document_input(document: Document) -> DocumentInput:
         period=document.period,
         document_date=document.document_date,
         october_media_id=document.october_media_id,
-        open=lambda: default_storage.open(name, "rb"),
+        open=lambda: default_storage.open(stored_name(file), "rb"),
     )
 
 
@@ -140,7 +141,7 @@ def job_input(job: ProviderJob, *, announced_ids: tuple[str, ...] = ()) -> JobIn
             october_request_id=request.october_request_id or "",
         ),
         customer=customer_input(request.customer),
-        document=document_input(job.document) if job.document_id else None,
+        document=document_input(job.document) if job.document is not None else None,
         announced_ids=announced_ids,
     )
 
@@ -253,15 +254,22 @@ def skipped_providers(document: Document) -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------------- claiming
 
 
-def _locked(job_id: int) -> ProviderJob | None:
+def _to_lock() -> QuerySet[ProviderJob]:
     # Lock the job row only: `document` is a nullable join (LEFT OUTER JOIN), and PostgreSQL
     # refuses FOR UPDATE on the nullable side of an outer join.
-    return (
-        ProviderJob.objects.select_for_update(of=("self",))
-        .select_related("request__customer", "document")
-        .filter(pk=job_id)
-        .first()
+    return ProviderJob.objects.select_for_update(of=("self",)).select_related(
+        "request__customer", "document"
     )
+
+
+def _locked(job_id: int) -> ProviderJob:
+    """The job, locked, when this worker holds its lease: the row is there."""
+    return _to_lock().get(pk=job_id)
+
+
+def _locked_if_any(job_id: int) -> ProviderJob | None:
+    """The job, locked, or None when no such row exists (an id from a task or a form)."""
+    return _to_lock().filter(pk=job_id).first()
 
 
 def _claim(
@@ -272,7 +280,7 @@ def _claim(
     provider; None when there is nothing to do here: the caller just returns."""
     now = timezone.now()
     with transaction.atomic():
-        job = _locked(job_id)
+        job = _locked_if_any(job_id)
         if job is None or job.status not in statuses or not _lease_free(job, now):
             return None
         if not force and job.next_poll_at is not None and job.next_poll_at > now:
@@ -512,8 +520,8 @@ def _keep_vendor_ids(job: ProviderJob, submission: Submission, now: dt.datetime)
                 customer=request.customer,
                 after={"provider": job.provider, "october_request_id": vendor_request_id},
             )
-    if submission.document_external_id and job.document_id:
-        Document.objects.filter(pk=job.document_id).update(
+    if submission.document_external_id and job.document is not None:
+        Document.objects.filter(pk=job.document.pk).update(
             october_media_id=submission.document_external_id, updated_at=now
         )
         job.document.october_media_id = submission.document_external_id
@@ -625,7 +633,7 @@ def _record_error(job_id: int, error: ProviderError, *, action: str) -> None:
     """Keep the job and its state; retry later if that can help and time remains, else fail."""
     now = timezone.now()
     with transaction.atomic():
-        job = _locked(job_id)
+        job = _locked_if_any(job_id)
         if job is None or job.status in ProviderJob.FINAL_STATUSES:
             return
         _release_vendor_request_claim(job)
@@ -678,10 +686,10 @@ def _apply_outcome(job: ProviderJob, provider: Provider, outcome: Outcome, now) 
     before = {"status": job.status}
     if outcome.state == State.COMPLETED:
         report_ids = [_store_report(job, data).pk for data in outcome.reports]
-        for data in outcome.ocr:
-            _store_ocr(job, data, report_ids)
-        for data in outcome.officers:
-            _store_officer(job, data, report_ids)
+        for ocr in outcome.ocr:
+            _store_ocr(job, ocr, report_ids)
+        for officer in outcome.officers:
+            _store_officer(job, officer, report_ids)
         job.status = Status.COMPLETED
         _clear_error(job)
     else:
@@ -821,12 +829,12 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
     """Re-queue a failed or expired job (the Retry button and `manage.py jobs_retry`)."""
     from django.core.exceptions import ValidationError
 
-    job = _locked(job_id)
+    job = _locked_if_any(job_id)
     if job is None:
         raise ValidationError(_("This job does not exist."))
     if not job.is_retryable:
         raise ValidationError(_("Only a failed or expired job can be retried."))
-    if job.document_id and job.document.status == Document.Status.PURGED:
+    if job.document is not None and job.document.status == Document.Status.PURGED:
         raise ValidationError(_("This document's file was purged: it cannot be analysed again."))
     provider = providers.get_provider(job.provider)
     if provider is None or not provider.is_configured():
@@ -837,7 +845,7 @@ def job_retry(*, job_id: int, actor) -> ProviderJob:
     if (
         ProviderJob.objects.filter(
             request_id=job.request_id,
-            document_id=job.document_id,
+            document=job.document,  # None matches request-level jobs (IS NULL)
             provider=job.provider,
             operation=job.operation,
             status__in=ProviderJob.ACTIVE_STATUSES,
@@ -893,7 +901,7 @@ def jobs_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     counts = {"expired": 0, "requeued": 0}
     for job_id in list(jobs_stuck(now).values_list("pk", flat=True)[:1000]):
         with transaction.atomic():
-            job = _locked(job_id)
+            job = _locked_if_any(job_id)
             if job is None or job.status not in ProviderJob.ACTIVE_STATUSES:
                 continue
             if job.deadline_at is not None and now >= job.deadline_at:

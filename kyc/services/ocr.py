@@ -661,11 +661,14 @@ def ocr_push_retry(*, correction: OcrCorrection, actor) -> OcrCorrection:
         raise ValidationError(_("Artemis is not configured on this server."))
     result = _locked_result(correction.ocr_result_id)
     current = result.corrections.filter(pk=correction.pk).first() if result else None
-    if current is None:
+    if result is None or current is None:
         raise ValidationError(_("This correction does not exist any more."))
     if not can_retry(current):
         raise ValidationError(_("Only a failed or unsent correction can be sent again."))
-    return _requeue(result, actor=actor, action="ocr.sync_retry")
+    latest = _requeue(result, actor=actor, action="ocr.sync_retry")
+    # `current` is undelivered (can_retry) and read under the result's lock: it is requeued.
+    assert latest is not None
+    return latest
 
 
 def can_retry(correction: OcrCorrection) -> bool:
@@ -754,7 +757,7 @@ def artemis_link_create(*, document: Document, country_of_residence: str, actor)
         )
 
     if not document.artemis_document_id:
-        if not document.file:
+        if not document.file.name:
             raise ValidationError(_("This document's file was purged: it cannot be sent."))
         with default_storage.open(document.file.name, "rb") as handle:
             content = handle.read()

@@ -193,9 +193,9 @@ def document_purge(
     )
     if document is None or document.status == Document.Status.PURGED:
         return False, 0
-    names = [document.file.name] if document.file else []
+    names = [document.file.name] if document.file.name else []
     reports = list(Report.objects.filter(document=document).exclude(attachment=""))
-    names += [report.attachment.name for report in reports]
+    names += [report.attachment.name for report in reports if report.attachment.name]
     before = {"status": document.status}
     Report.objects.filter(pk__in=[r.pk for r in reports]).update(attachment="")
     document.file = ""
@@ -418,13 +418,15 @@ def customer_erase(
     documents = list(Document.objects.filter(customer=customer).order_by("pk"))
     reports = list(Report.objects.filter(request__customer=customer).order_by("pk"))
     requests = list(AnalysisRequest.objects.filter(customer=customer))
-    files = [d.file.name for d in documents if d.file] + [
-        r.attachment.name for r in reports if r.attachment
+    files = [d.file.name for d in documents if d.file.name] + [
+        r.attachment.name for r in reports if r.attachment.name
     ]
     vendor_references = {
         "artemis_customer_id": customer.artemis_customer_id or None,
         "artemis_document_ids": sorted({d.artemis_document_id for d in documents} - {""}),
-        "october_request_ids": sorted({r.october_request_id for r in requests} - {None, ""}),
+        "october_request_ids": sorted(
+            {r.october_request_id for r in requests if r.october_request_id}
+        ),
         "october_media_ids": sorted({d.october_media_id for d in documents} - {""}),
         "vendor_report_ids": sorted(
             {f"{r.source}:{r.external_id}" for r in reports if r.external_id}

@@ -11,7 +11,7 @@ register = template.Library()
 
 
 @functools.cache
-def _choice_labels(field: models.Field) -> dict:
+def _choice_labels(field: models.Field) -> dict[object, object]:
     return dict(field.flatchoices)
 
 
@@ -23,6 +23,8 @@ def label(instance: models.Model, field_name: str) -> str:
     40 us); the live-status fragment shows dozens of them every 2 s. The labels are looked up in
     a dict built once per field and translated when rendered."""
     field = instance._meta.get_field(field_name)
+    if not isinstance(field, models.Field):  # a reverse relation: no value, no choices
+        raise ValueError(f"{instance._meta.label}.{field_name} is not a field with choices")
     value = getattr(instance, field.attname)
     try:
         return str(_choice_labels(field).get(value, value))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,10 +17,12 @@ from django_htmx.http import trigger_client_event
 
 from kyc import roles, services
 from kyc.models import ManagerAlert
+from kyc.roles import RequestUser
 from kyc.selectors import alerts as selectors
 from kyc.selectors.customers import customer_for_detail, paginate
 from kyc.services.alerts import ACKNOWLEDGE, DISMISS, MAX_NOTE_LENGTH
 from kyc.views.navigation import safe_next_url
+from kyc.views.types import HtmxHttpRequest
 
 Level = ManagerAlert.Level
 INBOX_PAGE_SIZE = 50
@@ -114,13 +116,13 @@ class AlertReviewForm(forms.Form):
 # --------------------------------------------------------------------------------------- views
 
 
-def _require_case_worker(user) -> None:
+def _require_case_worker(user: RequestUser) -> None:
     if not roles.can_work_cases(user):
         raise PermissionDenied(_("Your account has no analyst role."))
 
 
 @require_GET
-def customer_alerts(request, pk: int):
+def customer_alerts(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A customer's managers: each person, their companies, and each company's dated alerts."""
     customer = customer_for_detail(request.user, pk)
     form = CustomerAlertFilterForm(request.GET)
@@ -142,7 +144,7 @@ def customer_alerts(request, pk: int):
 
 
 @require_GET
-def alerts_inbox(request):
+def alerts_inbox(request: HtmxHttpRequest) -> HttpResponse:
     """High and medium alerts of the last N days across customers, newest first."""
     _require_case_worker(request.user)
     form = InboxFilterForm(request.GET)
@@ -167,7 +169,7 @@ def alerts_inbox(request):
 
 
 @require_POST
-def alert_review(request, pk: int):
+def alert_review(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Acknowledge or dismiss one alert. htmx: the alert's review fragment, re-rendered (with
     the error, if any) and an `alerts-changed` event; otherwise a message and a redirect."""
     _require_case_worker(request.user)

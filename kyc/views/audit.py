@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,9 +20,12 @@ from django.views.decorators.http import require_GET
 
 from kyc import roles, services
 from kyc.forms import BoundedDateField
+from kyc.models import AuditEvent
 from kyc.names import json_visible
+from kyc.roles import RequestUser
 from kyc.selectors import audit as selectors
 from kyc.selectors.customers import customer_for_detail, customer_timeline, paginate
+from kyc.views.types import HtmxHttpRequest
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
@@ -62,18 +66,24 @@ class AuditFilterForm(forms.Form):
         )
 
 
-def _require_auditor(user) -> None:
+def _require_auditor(user: RequestUser) -> None:
     if not roles.can_review(user):
         raise PermissionDenied(_("Only reviewers and administrators may read the audit log."))
 
 
 @require_GET
-def audit_log(request):
+def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     _require_auditor(request.user)
     return _log_page(request, AuditFilterForm(request.GET))
 
 
-def _log_page(request, form: AuditFilterForm, *, export_refused: bool = False, status: int = 200):
+def _log_page(
+    request: HtmxHttpRequest,
+    form: AuditFilterForm,
+    *,
+    export_refused: bool = False,
+    status: int = 200,
+) -> HttpResponse:
     """The log, filtered by the form's valid values; its invalid ones are listed above the table
     (ignored here, refused by the export)."""
     filters, page_number = form.filters()
@@ -120,27 +130,27 @@ class _Echo:
         return value
 
 
-def safe_cell(value) -> str:
+def safe_cell(value: object) -> str:
     """A CSV cell that no spreadsheet will evaluate as a formula."""
     if value is None:
         return ""
-    value = str(value)
-    if value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    cell = str(value)
+    if cell.startswith(FORMULA_PREFIXES):
+        return "'" + cell
+    return cell
 
 
-def _pretty(value) -> str:
+def _pretty(value: object) -> str:
     return json_visible(value, indent=2, sort_keys=True, default=str)
 
 
-def _json(value) -> str:
+def _json(value: object) -> str:
     # Exact values (the record), with invisible characters (a U+202E in a file name) escaped so
     # that no spreadsheet shows them reordered.
     return "" if value is None else json_visible(value, sort_keys=True)
 
 
-def export_rows(events) -> Iterator[list[str]]:
+def export_rows(events: Iterable[AuditEvent]) -> Iterator[list[str]]:
     yield [
         _("time"),
         _("user"),
@@ -160,7 +170,7 @@ def export_rows(events) -> Iterator[list[str]]:
             event.action,
             event.object_type,
             event.object_id,
-            event.customer_id or "",
+            str(event.customer_id) if event.customer_id else "",
             event.customer.display_name if event.customer else "",
             event.ip_address or "",
             _json(event.before),
@@ -169,7 +179,7 @@ def export_rows(events) -> Iterator[list[str]]:
 
 
 @require_GET
-def audit_export(request):
+def audit_export(request: HtmxHttpRequest) -> HttpResponseBase:
     """The filtered audit rows as CSV, streamed (any size, constant memory).
 
     An invalid filter refuses the export (400, the log page saying why): dropping it would export
@@ -208,7 +218,7 @@ def _with_bom(lines: Iterator[str]) -> Iterator[str]:
 
 
 @require_GET
-def customer_timeline_panel(request, pk: int):
+def customer_timeline_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer file's activity panel, alone: refreshed when another panel changes it."""
     customer = customer_for_detail(request.user, pk)
     return render(

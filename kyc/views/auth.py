@@ -9,7 +9,9 @@ successful log-in clears the username's count. The counting is django-axes' (kyc
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -32,18 +34,21 @@ def locked_message(seconds: int) -> str:
     ) % {"minutes": minutes}
 
 
-class ThrottledLoginMixin:
-    """For an AuthenticationForm: refuse while locked, audit each counted failure."""
+class ThrottledLoginMixin(AuthenticationForm):
+    """An AuthenticationForm that refuses while locked and audits each counted failure; mixed
+    into the admin's form too (AdminAuthenticationForm is an AuthenticationForm)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # AuthenticationForm sets the username field's max_length after the field was built, so
         # only the HTML attribute limits it: a megabyte-long name would reach the database (and
         # SQLite refuses a LIKE pattern that long). Enforce the User model's limit here.
         field = self.fields["username"]
-        field.validators.append(MaxLengthValidator(field.max_length))
+        assert isinstance(field, forms.CharField)  # AuthenticationForm's UsernameField
+        if field.max_length is not None:
+            field.validators.append(MaxLengthValidator(field.max_length))
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         if "username" in self.errors:
             # No account has such a name: refused like a wrong password (the log-in page shows
             # no field errors), without a password check to count or audit.
@@ -78,7 +83,7 @@ class ThrottledLoginMixin:
         return cleaned
 
 
-class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+class ThrottledAuthenticationForm(ThrottledLoginMixin):
     pass
 
 
@@ -90,7 +95,9 @@ login = auth_views.LoginView.as_view(authentication_form=ThrottledAuthentication
 
 
 def lockout_response(
-    request: HttpRequest, original_response: HttpResponseBase | None = None, credentials=None
+    request: HttpRequest,
+    original_response: HttpResponseBase | None = None,
+    credentials: dict[str, Any] | None = None,
 ) -> HttpResponseBase:
     """What axes' middleware answers to a request whose log-in axes refused (settings.
     AXES_LOCKOUT_CALLABLE): the page as our view rendered it, since our log-in forms already say

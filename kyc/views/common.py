@@ -4,9 +4,12 @@ queries whatever the number of documents, jobs and reports."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
 
 from kyc import roles
-from kyc.models import RISK_ORDER, Document, ProviderJob, Report
+from kyc.models import RISK_ORDER, Customer, Document, ProviderJob, Report
 from kyc.selectors import customers as selectors
 from kyc.services.jobs import skipped_providers
 from kyc.views.decision_panel import review_panels_context
@@ -33,7 +36,7 @@ def latest_by_source(reports: list[Report]) -> list[Report]:
     )
 
 
-def documents_context(customer) -> dict:
+def documents_context(customer: Customer) -> dict[str, Any]:
     documents, request_jobs = selectors.customer_documents(customer)
     pending = any(job.is_active for job in request_jobs) or any(
         job.is_active for document in documents for job in document.job_list
@@ -47,7 +50,7 @@ def documents_context(customer) -> dict:
     }
 
 
-def reports_context(customer) -> dict:
+def reports_context(customer: Customer) -> dict[str, Any]:
     reports = selectors.customer_reports(customer)
     return {
         "reports": reports,
@@ -57,7 +60,7 @@ def reports_context(customer) -> dict:
     }
 
 
-def customer_file_context(request, customer) -> dict:
+def customer_file_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     context = {
         "customer": customer,
         "requests": list(customer.requests.all()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,19 +15,21 @@ from kyc import roles, services
 from kyc.forms import CompanyForm, IndividualForm, QueueFilterForm, add_service_errors
 from kyc.identifiers import normalise_digits
 from kyc.models import Customer
+from kyc.roles import RequestUser
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to
 from kyc.views.common import customer_file_context
 from kyc.views.navigation import redirect_to_next
+from kyc.views.types import HtmxHttpRequest
 
 
-def _require_case_worker(user) -> None:
+def _require_case_worker(user: RequestUser) -> None:
     if not roles.can_work_cases(user):
         raise PermissionDenied(_("Your account has no analyst role."))
 
 
 @require_GET
-def queue(request):
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     """The case queue. With htmx, only the table is re-rendered (filters, sorting, pages)."""
     form = QueueFilterForm(request.GET)
     filters, page_number = form.filters()
@@ -50,7 +53,7 @@ def queue(request):
 
 
 @require_POST
-def take_next(request):
+def take_next(request: HttpRequest) -> HttpResponse:
     _require_case_worker(request.user)
     customer = services.customer_take_next(actor=request.user)
     if customer is None:
@@ -61,7 +64,7 @@ def take_next(request):
 
 
 @require_POST
-def assign(request, pk: int):
+def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Assign to me (or unassign with `unassign=1`). Returns the queue row for htmx."""
     _require_case_worker(request.user)
     customer = selectors.customer_for_detail(request.user, pk)
@@ -78,7 +81,7 @@ def assign(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-def customer_create(request):
+def customer_create(request: HttpRequest) -> HttpResponse:
     _require_case_worker(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or Customer.Kind.COMPANY
     # Bound only to a submission: a new, empty form shows no errors.
@@ -93,15 +96,16 @@ def customer_create(request):
     form = company_form if kind == Customer.Kind.COMPANY else individual_form
     existing = []
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        confirmed = data.pop("confirm_duplicate", False)
+        values = dict(form.cleaned_data)
+        confirmed = values.pop("confirm_duplicate", False)
         if kind == Customer.Kind.COMPANY:
-            siren = data["siren"]  # normalised by CompanyForm.clean_siren
+            siren = values["siren"]  # normalised by CompanyForm.clean_siren
             existing = list(services.customers_with_siren(siren)[:5])
             if existing and not confirmed:
-                form.data = form.data.copy()
-                form.data["confirm_duplicate"] = "on"
-                form.data["siren"] = siren
+                resubmitted = request.POST.copy()
+                resubmitted["confirm_duplicate"] = "on"
+                resubmitted["siren"] = siren
+                form.data = resubmitted
                 return render(
                     request,
                     "kyc/customers/create.html",
@@ -113,7 +117,7 @@ def customer_create(request):
                     },
                 )
         try:
-            customer = services.customer_create(kind=kind, actor=request.user, **data)
+            customer = services.customer_create(kind=kind, actor=request.user, **values)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -127,7 +131,7 @@ def customer_create(request):
 
 
 @require_GET
-def siren_check(request):
+def siren_check(request: HttpRequest) -> HttpResponse:
     """As the analyst types a SIREN: is it valid, how is it written, does a file exist already?"""
     _require_case_worker(request.user)
     raw = request.GET.get("siren", "")[:30]
@@ -148,6 +152,6 @@ def siren_check(request):
 
 
 @require_GET
-def customer_detail(request, pk: int):
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_for_detail(request.user, pk)
     return render(request, "kyc/customers/detail.html", customer_file_context(request, customer))

@@ -3,8 +3,14 @@ shared by the customer file (kyc.views.common) and the decision views (kyc.views
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+
 from kyc import roles
 from kyc.forms import DecisionProposeForm, DecisionReviewForm
+from kyc.models import Customer
 from kyc.selectors import decisions as selectors
 from kyc.services.decisions import ReasonCode
 
@@ -19,7 +25,9 @@ def reason_code_label(code: str) -> str:
         return code
 
 
-def review_panels_context(request, customer, *, form=None) -> dict:
+def review_panels_context(
+    request: HttpRequest, customer: Customer, *, form: forms.Form | None = None
+) -> dict[str, Any]:
     """Context of the customer file's review panels, the manager alerts summary and the
     decisions panel (2 queries whatever the number of alerts, decisions and evidence)."""
     state = selectors.customer_review(customer)

@@ -7,8 +7,10 @@ redirects back to the customer file (or re-renders it with the form's errors).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,27 +19,36 @@ from django_htmx.http import trigger_client_event
 
 from kyc import services
 from kyc.forms import DecisionProposeForm
+from kyc.models import Customer
 from kyc.selectors import decisions as selectors
 from kyc.selectors.customers import customer_for_detail
 from kyc.views.common import customer_file_context
 from kyc.views.decision_panel import PANEL_TEMPLATE, review_panels_context
+from kyc.views.types import HtmxHttpRequest
 
 EVENT = "decisions-changed"
 
 
-def _panel(request, customer, *, form=None, error: str = "", changed: bool = False):
+def _panel(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    form: forms.Form | None = None,
+    error: str = "",
+    changed: bool = False,
+) -> HttpResponse:
     context = {"customer": customer, **review_panels_context(request, customer, form=form)}
     context["review_error"] = error
     response = render(request, PANEL_TEMPLATE, context)
     return trigger_client_event(response, EVENT) if changed else response
 
 
-def _back_to_file(customer):
+def _back_to_file(customer: Customer) -> HttpResponseRedirect:
     return redirect(reverse("kyc:customer-detail", args=[customer.pk]) + "#decisions-panel")
 
 
 @require_POST
-def decision_propose(request, pk: int):
+def decision_propose(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customer = customer_for_detail(request.user, pk)
     form = DecisionProposeForm(request.POST)
     if form.is_valid():
@@ -62,7 +73,7 @@ def decision_propose(request, pk: int):
     return render(request, "kyc/customers/detail.html", context, status=200)
 
 
-def _review(request, pk: int, *, confirm: bool):
+def _review(request: HtmxHttpRequest, pk: int, *, confirm: bool) -> HttpResponse:
     decision = selectors.decision_for_review(request.user, pk)
     customer = decision.customer
     comment = request.POST.get("comment", "")
@@ -97,10 +108,10 @@ def _review(request, pk: int, *, confirm: bool):
 
 
 @require_POST
-def decision_confirm(request, pk: int):
+def decision_confirm(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _review(request, pk, confirm=True)
 
 
 @require_POST
-def decision_send_back(request, pk: int):
+def decision_send_back(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _review(request, pk, confirm=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags, quote_etag
@@ -20,11 +20,13 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from kyc import roles, services
 from kyc.analysis import pdf_render
 from kyc.forms import DocumentRowForm
-from kyc.models import AnalysisRequest, ProviderJob
+from kyc.models import AnalysisRequest, Customer, Document, ProviderJob, stored_name
+from kyc.roles import RequestUser
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to, documents_visible_to
 from kyc.services import audit_record
 from kyc.views.common import documents_context, reports_context
+from kyc.views.types import HtmxHttpRequest
 
 # Types a browser may show inline from our origin; everything else is downloaded.
 INLINE_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/webp"}
@@ -40,7 +42,7 @@ class UploadResult:
 
 
 @require_POST
-def upload(request, request_id: int):
+def upload(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     """Several files at once, each with its kind (and period/date). Each file is validated and
     saved on its own: refused files get their own message, accepted ones are kept."""
     if not roles.can_work_cases(request.user):
@@ -68,7 +70,7 @@ def upload(request, request_id: int):
                 "document_date": _pick(dates, index),
             }
         )
-        result = UploadResult(name=uploaded.name)
+        result = UploadResult(name=uploaded.name or "")
         if not row.is_valid():
             result.errors = [str(e) for errors in row.errors.values() for e in errors]
         else:
@@ -108,13 +110,13 @@ def _pick(values: list[str], index: int) -> str:
     return values[index] if index < len(values) else values[-1]
 
 
-def _visible_document(user, pk: int):
+def _visible_document(user: RequestUser, pk: int) -> Document:
     return get_object_or_404(
         documents_visible_to(user).select_related("customer", "request"), pk=pk
     )
 
 
-def _audit_view(request, document, action: str) -> None:
+def _audit_view(request: HttpRequest, document: Document, action: str) -> None:
     # Who looked at which identity document is itself personal-data processing: record it.
     if document.is_identity:
         audit_record(
@@ -126,7 +128,7 @@ def _audit_view(request, document, action: str) -> None:
 
 
 @require_GET
-def viewer(request, pk: int):
+def viewer(request: HttpRequest, pk: int) -> HttpResponse:
     document = _visible_document(request.user, pk)
     _audit_view(request, document, "document.view")
     page_count = 0
@@ -146,9 +148,9 @@ def viewer(request, pk: int):
     )
 
 
-def _pdf_page_count(document) -> int:
+def _pdf_page_count(document: Document) -> int:
     try:
-        with default_storage.open(document.file.name, "rb") as handle:
+        with default_storage.open(stored_name(document.file), "rb") as handle:
             data = handle.read()
     except OSError:
         return 0
@@ -156,11 +158,11 @@ def _pdf_page_count(document) -> int:
 
 
 @require_GET
-def file(request, pk: int):
+def file(request: HttpRequest, pk: int) -> FileResponse:
     """The original bytes, only through this permission check. Images and PDFs inline, anything
     else as a download; never sniffed by the browser."""
     document = _visible_document(request.user, pk)
-    if not document.file:
+    if not document.file.name:
         raise Http404(_("This document's file was purged."))
     _audit_view(request, document, "document.download")
     inline = document.content_type in INLINE_TYPES and not request.GET.get("download")
@@ -178,10 +180,10 @@ def file(request, pk: int):
 
 
 @require_GET
-def pdf_page(request, pk: int, number: int):
+def pdf_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """One PDF page as PNG, rendered on the server (no PDF reader in the browser needed)."""
     document = _visible_document(request.user, pk)
-    if document.content_type != "application/pdf" or not document.file:
+    if document.content_type != "application/pdf" or not document.file.name:
         raise Http404
     with default_storage.open(document.file.name, "rb") as handle:
         data = handle.read()
@@ -201,7 +203,7 @@ def pdf_page(request, pk: int, number: int):
 
 
 @require_POST
-def job_retry(request, pk: int):
+def job_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if not roles.can_work_cases(request.user):
         raise PermissionDenied
     job = get_object_or_404(
@@ -221,7 +223,7 @@ def job_retry(request, pk: int):
 
 
 @require_GET
-def live_status(request, pk: int):
+def live_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The one endpoint the customer file polls while jobs are pending: documents with their
     jobs, plus out-of-band updates of the report summary and the risk flag. Answers 286 (stop
     polling) once nothing is pending.
@@ -231,6 +233,7 @@ def live_status(request, pk: int):
     rendered again, as long as nothing changed (measured in bench/: the full render costs most of
     a web worker's time while analyses run)."""
     etag = _live_etag(request, selectors.customer_live_state(request.user, pk))
+    response: HttpResponse
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
     else:
@@ -243,7 +246,7 @@ def live_status(request, pk: int):
     return response
 
 
-def _live_etag(request, state: tuple) -> str:
+def _live_etag(request: HttpRequest, state: tuple) -> str:
     """What the fragment depends on besides the data: who asks (the Retry buttons), in which
     language, and the CSRF secret its forms are masked with."""
     key = repr(
@@ -257,7 +260,7 @@ def _live_etag(request, state: tuple) -> str:
     return quote_etag(hashlib.sha256(key.encode()).hexdigest()[:32])
 
 
-def _live_response(request, customer):
+def _live_response(request: HttpRequest, customer: Customer) -> HttpResponse:
     context = {
         "customer": customer,
         "can_work": roles.can_work_cases(request.user),

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection, transaction
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.tasks import task_backends
+from django.tasks.backends.base import BaseTaskBackend
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -39,7 +42,7 @@ _probe_storages: dict[str, Storage] = {}
 @login_not_required
 @never_cache
 @require_GET
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     timeout = settings.HEALTH_CHECK_TIMEOUT
     deadline = time.monotonic() + timeout
     backend = task_backends["default"]
@@ -58,7 +61,7 @@ def healthz(request):
         checks["tasks"] = _outcome("tasks", lambda: _check_task_table(timeout))
     for name, future in futures.items():
         remaining = max(0.0, deadline - time.monotonic())
-        checks[name] = _outcome(name, lambda f=future, t=remaining: f.result(timeout=t))
+        checks[name] = _outcome(name, functools.partial(future.result, timeout=remaining))
 
     checks = {name: checks[name] for name in ("database", "tasks", "storage") if name in checks}
     healthy = all(value == "ok" for value in checks.values())
@@ -67,7 +70,7 @@ def healthz(request):
     )
 
 
-def _outcome(name: str, check) -> str:
+def _outcome(name: str, check: Callable[[], object]) -> str:
     try:
         check()
     except concurrent.futures.TimeoutError:
@@ -95,7 +98,7 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
 
 
 @contextlib.contextmanager
-def _statement_timeout(timeout: float):
+def _statement_timeout(timeout: float) -> Iterator[None]:
     """On PostgreSQL, statements inside give up after `timeout` (a server that is up but stuck
     answers in time too; the connect is bounded by DB_CONNECT_TIMEOUT). Not on SQLite: its
     IMMEDIATE transactions would take the write lock just to answer a probe."""
@@ -115,7 +118,7 @@ def _check_database(timeout: float) -> None:
 # ---------------------------------------------------------------------------------------- tasks
 
 
-def _backend_kind(backend) -> str:
+def _backend_kind(backend: BaseTaskBackend) -> str:
     from django_tasks_db import DatabaseBackend
 
     if isinstance(backend, DatabaseBackend):
@@ -135,7 +138,7 @@ def _check_task_table(timeout: float) -> None:
         list(DBTaskResult.objects.order_by().values_list("pk", flat=True)[:1])
 
 
-def _check_redis(backend, timeout: float) -> None:
+def _check_redis(backend: BaseTaskBackend, timeout: float) -> None:
     """PING the Redis of every queue the backend uses, on a fresh connection with timeouts (the
     queues' own connections have none: a worker blocks on Redis by design)."""
     from django_rq.connection_utils import filter_connection_params, get_redis_connection

@@ -11,13 +11,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from kyc.analysis.mrz import parse_mrz
 from kyc.forms import add_service_errors
 from kyc.models import Customer, Document, OcrCorrection, OcrResult
 from kyc.providers import artemis
+from kyc.roles import RequestUser
 from kyc.selectors import ocr as selectors
 from kyc.services.ocr import (
     DOCUMENT_TYPES,
@@ -47,12 +48,16 @@ from kyc.services.ocr import (
     mrz_normalise,
     primary_result,
 )
+from kyc.views.types import HtmxHttpRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE = "kyc/ocr/document.html"
 Sync = OcrCorrection.SyncStatus
 
 
-def _require_case_worker(user) -> None:
+def _require_case_worker(user: RequestUser) -> None:
     if not roles.can_work_cases(user):
         raise PermissionDenied(_("Your account has no analyst role."))
 
@@ -67,7 +72,7 @@ SEX_CHOICES = [
 ]
 
 
-def _text(label, *, date: bool = False, **attrs) -> forms.CharField:
+def _text(label: StrOrPromise, *, date: bool = False, **attrs: Any) -> forms.CharField:
     widget_attrs = {"autocomplete": "off", **attrs}
     if date:
         widget_attrs.update(placeholder=gettext_lazy("YYYY-MM-DD"), inputmode="numeric")
@@ -123,16 +128,16 @@ class OcrCorrectionForm(forms.Form):
         help_text=gettext_lazy("Kept with the correction and shown in its history."),
     )
 
-    def __init__(self, *args, current: Mapping[str, Any], **kwargs) -> None:
+    def __init__(self, *args: Any, current: Mapping[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A value the OCR read outside our choices stays selectable, so leaving it untouched is
         # not an error (and not a change).
-        for name in ("gender", "document_type"):
+        for name, declared in (("gender", SEX_CHOICES), ("document_type", DOCUMENT_TYPES)):
             value = str(current.get(name) or "")
-            choices = list(self.fields[name].choices)
-            if value and value not in {key for key, _label in choices}:
-                choices.append((value, _("%(value)s (as read)") % {"value": value}))
-                self.fields[name].choices = choices
+            if value and value not in {key for key, _label in declared}:
+                field = self.fields[name]
+                assert isinstance(field, forms.ChoiceField)  # both are declared as ChoiceFields
+                field.choices = [*declared, (value, _("%(value)s (as read)") % {"value": value})]
         mrz = self.fields["mrz_raw_string"].widget
         mrz.attrs.update(
             {
@@ -412,7 +417,7 @@ def sync_state(document: Document, target: OcrResult | None, *, message: str = "
 
 
 def page_context(
-    request,
+    request: HttpRequest,
     document: Document,
     results: list[OcrResult],
     target: OcrResult | None,
@@ -476,7 +481,7 @@ def _page_url(document: Document, target: OcrResult | None) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def document_ocr(request, pk: int):
+def document_ocr(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The OCR page of one identity document; POST saves a correction."""
     _require_case_worker(request.user)
     document = selectors.ocr_document(request.user, pk)
@@ -510,7 +515,7 @@ def document_ocr(request, pk: int):
     return render(request, PAGE, context)
 
 
-def _sync_fragment(request, context: dict[str, Any]):
+def _sync_fragment(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     response = render(request, PAGE + "#ocr-sync", context)
     if context["sync"].pending:
         return response
@@ -521,7 +526,7 @@ def _sync_fragment(request, context: dict[str, Any]):
 
 
 @require_GET
-def mrz_check(request):
+def mrz_check(request: HttpRequest) -> HttpResponse:
     """The MRZ checks of what the analyst is typing (htmx fragment; no data is read or kept)."""
     _require_case_worker(request.user)
     text = request.GET.get("mrz_raw_string", "")[:400]
@@ -529,7 +534,7 @@ def mrz_check(request):
 
 
 @require_POST
-def correction_retry(request, pk: int):
+def correction_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Retry button: send a failed correction to Artemis again."""
     _require_case_worker(request.user)
     correction = selectors.visible_correction(request.user, pk)
@@ -552,7 +557,7 @@ def correction_retry(request, pk: int):
 
 
 @require_POST
-def artemis_link(request, pk: int):
+def artemis_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Create the missing customer and document in Artemis, then send the corrections."""
     _require_case_worker(request.user)
     document = selectors.ocr_document(request.user, pk)
@@ -590,18 +595,19 @@ class DocumentSummary:
         return str(Sync(self.latest_sync).label) if self.latest_sync else ""
 
 
-def ocr_panel_context(request, customer: Customer) -> dict[str, Any]:
+def ocr_panel_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     """The customer file's "OCR results" panel: per identity document read so far, its sources,
     whether its MRZ checks pass, and where its corrections stand (1 query)."""
     summaries: dict[int, DocumentSummary] = {}
-    mrz: dict[int, tuple[int, Any]] = {}  # document -> (rank, MRZ used) of its primary reading
+    # document -> (rank, MRZ used) of its primary reading
+    mrz: dict[int, tuple[tuple[int, int], Any]] = {}
     for result in selectors.customer_ocr_results(customer):
         summary = summaries.setdefault(result.document_id, DocumentSummary(result.document))
         summary.sources.append(str(result.get_source_display()))
         summary.corrections += result.correction_count
         if result.latest_correction_id and result.latest_correction_id > summary.latest_id:
             summary.latest_id = result.latest_correction_id
-            summary.latest_sync = result.latest_sync_status
+            summary.latest_sync = result.latest_sync_status or ""
         # The same reading the correction page starts from: the last corrected, else the
         # preferred source.
         rank = (result.latest_correction_id or 0, -_source_rank(result.source))

@@ -4,15 +4,18 @@ customer on request, each behind a confirmation form; and the customer file's pa
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from kyc import roles
 from kyc.forms import add_service_errors
+from kyc.models import Customer
 from kyc.names import json_visible
 from kyc.selectors import privacy as selectors
 from kyc.selectors.customers import customer_for_detail
@@ -63,7 +67,7 @@ class EraseForm(forms.Form):
     )
 
 
-def privacy_panel_context(request, customer) -> dict:
+def privacy_panel_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     """The customer file's data protection panel: no query (roles are cached on the user)."""
     return {
         "can_export_file": roles.can_review(request.user),
@@ -76,7 +80,7 @@ def privacy_panel_context(request, customer) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def customer_export(request, pk: int):
+def customer_export(request: HttpRequest, pk: int) -> HttpResponseBase:
     """GET: the form (purpose and reference). POST: the audited, streamed ZIP of the file."""
     customer = customer_for_detail(request.user, pk)
     if not roles.can_review(request.user):
@@ -100,12 +104,15 @@ class _Sink:
     def __init__(self) -> None:
         self._chunks: list[bytes] = []
 
-    def write(self, data) -> int:
+    def write(self, data: bytes, /) -> int:
         self._chunks.append(bytes(data))
         return len(data)
 
     def flush(self) -> None:
         pass
+
+    def close(self) -> None:
+        pass  # nothing to release: the chunks are taken as they come
 
     def take(self) -> bytes:
         data = b"".join(self._chunks)
@@ -113,7 +120,9 @@ class _Sink:
         return data
 
 
-def _readme(request, customer, cleaned: dict, now) -> str:
+def _readme(
+    request: HttpRequest, customer: Customer, cleaned: dict[str, Any], now: dt.datetime
+) -> str:
     return "\n".join(
         [
             _("Customer file #%(id)d, exported %(time)s by %(user)s.")
@@ -159,7 +168,9 @@ def _zip_stream(data: dict, files: list[selectors.ExportFile], readme: str) -> I
     yield sink.take()
 
 
-def _zip_response(request, customer, cleaned: dict) -> StreamingHttpResponse:
+def _zip_response(
+    request: HttpRequest, customer: Customer, cleaned: dict[str, Any]
+) -> StreamingHttpResponse:
     data, files = selectors.customer_export(customer)
     now = timezone.now()
     data = {
@@ -185,7 +196,7 @@ def _zip_response(request, customer, cleaned: dict) -> StreamingHttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def customer_erase(request, pk: int):
+def customer_erase(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what erasing would do, and the form (a reason is required). POST: erase."""
     if not roles.can_administer(request.user):
         raise PermissionDenied(_("Only administrators may erase a customer."))

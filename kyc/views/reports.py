@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET
 
 from kyc import intake
 from kyc.i18n import from_detail
-from kyc.models import Report
+from kyc.json_values import json_object
+from kyc.models import Report, stored_name
 from kyc.names import safe_file_name
 from kyc.providers.mindee import FIELD_LABELS as MINDEE_FIELD_LABELS
 from kyc.selectors import reports as selectors
@@ -30,7 +31,7 @@ from kyc.services import audit_record
 
 Source = Report.Source
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     Source.DOC_XRAY: "kyc/reports/doc_xray.html",
     # The built-in engine writes its findings in Doc X-Ray's layout, so they read the same.
     Source.LOCAL_FORENSICS: "kyc/reports/doc_xray.html",
@@ -181,7 +182,7 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         if not isinstance(reason, Mapping):
             groups[""].append({"title": text(reason), "detail": "", "criteria": []})
             continue
-        message = reason.get("message") if isinstance(reason.get("message"), Mapping) else {}
+        message = json_object(reason.get("message"))
         level = str(reason.get("level") or "").lower()
         if level not in groups:
             level = "suspicious"
@@ -190,7 +191,7 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
         if translate_titles and title:
             title = _(title)
         # Our own findings keep their messages translatable (Reason.as_dict): the reader's language.
-        ours = reason.get("messages") if isinstance(reason.get("messages"), Mapping) else {}
+        ours = json_object(reason.get("messages"))
         title = from_detail(ours.get("title"), title)
         detail = from_detail(ours.get("detail"), detail)
         groups[level].append(
@@ -211,8 +212,9 @@ def grouped_reasons(reasons: Any, *, translate_titles: bool = False) -> list[dic
 
 def _analysis(report: Report) -> Mapping[str, Any]:
     """October stores the whole report object; its analysis is under `raw` inside it."""
-    raw = report.raw if isinstance(report.raw, dict) else {}
-    return raw["raw"] if isinstance(raw.get("raw"), dict) else raw
+    raw = json_object(report.raw)
+    inner = raw.get("raw")
+    return inner if isinstance(inner, Mapping) else raw
 
 
 def flag_meta(report: Report) -> list[str]:
@@ -268,10 +270,11 @@ def explanation_blocks(value: Any) -> list[dict[str, str]]:
 
 
 def finovox_context(report: Report) -> dict[str, Any]:
-    summary = report.summary if isinstance(report.summary, dict) else {}
-    raw = report.raw if isinstance(report.raw, dict) else {}
+    summary = json_object(report.summary)
+    raw = json_object(report.raw)
     # The normalised summary first; the raw result when a field is missing from it.
-    source = raw.get("risk") if isinstance(raw.get("risk"), dict) else raw
+    risk = raw.get("risk")
+    source = risk if isinstance(risk, Mapping) else raw
 
     def pick(key: str) -> str:
         return text(summary.get(key) or source.get(key)).strip()
@@ -293,8 +296,8 @@ def finovox_context(report: Report) -> dict[str, Any]:
 
 
 def mindee_fields(report: Report) -> list[dict[str, Any]]:
-    summary = report.summary if isinstance(report.summary, dict) else {}
-    fields = summary.get("fields") if isinstance(summary.get("fields"), dict) else {}
+    summary = json_object(report.summary)
+    fields = json_object(summary.get("fields"))
     threshold = summary.get("confidence_threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         threshold = None
@@ -330,7 +333,7 @@ def pretty_json(value: Any) -> str:
 
 
 @require_GET
-def report_detail(request, pk: int):
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.report_for_detail(request.user, pk)
     customer = report.request.customer
     context: dict[str, Any] = {
@@ -365,8 +368,8 @@ def report_detail(request, pk: int):
         )
     elif report.source == Source.MANAGER_XRAY:
         context["officers"] = selectors.report_officers(report)
-        summary = report.summary if isinstance(report.summary, dict) else {}
-        alerts = summary.get("alerts") if isinstance(summary.get("alerts"), dict) else {}
+        summary = json_object(report.summary)
+        alerts = json_object(summary.get("alerts"))
         context["alert_counts"] = [
             {"level": level, "label": label, "count": text(alerts.get(level, 0))}
             for level, label in (
@@ -382,7 +385,7 @@ def report_detail(request, pk: int):
 
 
 @require_GET
-def report_attachment(request, pk: int):
+def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     """The vendor's own report file (Finovox's PDF), only through this permission check."""
     report = selectors.report_for_detail(request.user, pk)
     if not report.attachment:
@@ -395,7 +398,8 @@ def report_attachment(request, pk: int):
             obj=report,
             customer=report.request.customer,
         )
-    handle = default_storage.open(report.attachment.name, "rb")
+    name = stored_name(report.attachment)
+    handle = default_storage.open(name, "rb")
     # What the file is, from its bytes (as for documents): a vendor's "report.pdf" that holds
     # HTML is downloaded as what it is, never shown as a PDF.
     try:
@@ -410,7 +414,7 @@ def report_attachment(request, pk: int):
         handle,
         content_type=content_type,
         as_attachment=not is_pdf,
-        filename=safe_file_name(report.attachment.name, content_type, default="report"),
+        filename=safe_file_name(name, content_type, default="report"),
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -8,7 +8,7 @@ import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -28,7 +28,7 @@ def _retry_after(wait: float) -> str:
 @login_not_required
 @require_POST
 @reads_chunked_body
-def receive(request, provider: str):
+def receive(request: HttpRequest, provider: str) -> HttpResponse:
     vendor = providers.get_provider(provider)
     if vendor is None or not vendor.webhooks_enabled():
         # Unknown, not configured here, sends no webhooks, or no way to authenticate them: one
@@ -62,4 +62,5 @@ def receive(request, provider: str):
     if receipt.status == 401:
         return JsonResponse({"error": "invalid signature"}, status=401)
     event = receipt.event
+    assert event is not None  # a delivery that was not refused is stored (Receipt(200, event))
     return JsonResponse({"received": event.pk, "state": event.state}, status=receipt.status)

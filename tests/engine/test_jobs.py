@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from kyc.models import AuditEvent, Customer, Document, ProviderJob, Report
 from kyc.providers.base import Outcome, ProviderError, State, Submission
-from kyc.services import jobs
+from kyc.services import jobs, privacy
 from tests.factories import make_customer, make_document, make_user
 
 pytestmark = pytest.mark.django_db
@@ -321,3 +321,12 @@ def test_rerunning_a_report_with_the_same_vendor_id_updates_instead_of_duplicati
     jobs._store_report(job, ReportData(source="doc_xray", external_id="rep-1", flag_color="red"))
     assert Report.objects.filter(external_id="rep-1").count() == 1
     assert Report.objects.get(external_id="rep-1").flag_color == "red"
+
+
+def test_the_snapshot_of_a_purged_document_says_its_file_is_missing():
+    job = new_job()
+    privacy.document_purge(document_id=job.document_id, reason="retention")
+    snapshot = jobs.job_input(ProviderJob.objects.get(pk=job.pk)).document
+    assert snapshot is not None
+    with pytest.raises(FileNotFoundError, match="has no stored file"):
+        snapshot.read()
