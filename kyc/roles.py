@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
@@ -46,3 +49,9 @@ def can_review(user: RequestUser) -> bool:
 
 def can_administer(user: RequestUser) -> bool:
     return has_role(user, ADMIN)
+
+
+def require_case_worker(user: RequestUser) -> None:
+    """PermissionDenied (403) unless the user may work cases (analyst, reviewer or admin)."""
+    if not can_work_cases(user):
+        raise PermissionDenied(_("Your account has no analyst role."))

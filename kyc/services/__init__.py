@@ -25,7 +25,7 @@ from kyc.services.decisions import (
     decision_send_back,
     decisions_void_for_customer,
 )
-from kyc.services.documents import document_add
+from kyc.services.documents import document_access_record, document_add
 from kyc.services.jobs import job_retry, jobs_sweep
 from kyc.services.ocr import artemis_link_create, ocr_correct, ocr_push, ocr_push_retry
 
@@ -45,6 +45,7 @@ __all__ = [
     "decision_propose",
     "decision_send_back",
     "decisions_void_for_customer",
+    "document_access_record",
     "document_add",
     "job_retry",
     "jobs_sweep",

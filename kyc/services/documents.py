@@ -7,10 +7,12 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -123,3 +125,14 @@ def _rewound(uploaded_file: File):
     """The upload, from its first byte, in a context manager that leaves it open afterwards."""
     uploaded_file.seek(0)
     return contextlib.nullcontext(uploaded_file)
+
+
+def document_access_record(
+    *, actor: User | AnonymousUser, document: Document, action: str, obj: Model | None = None
+) -> None:
+    """Record who opened an identity document (`obj`: what was opened, when it is not the
+    document itself, e.g. a vendor's report file that reproduces it). Reading someone's
+    identity papers is itself personal-data processing; other documents are not recorded.
+    Call it once the file is known to open, so that a failed read leaves no row."""
+    if document.is_identity:
+        audit_record(actor=actor, action=action, obj=obj or document, customer=document.customer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,17 +15,11 @@ from kyc import roles, services
 from kyc.forms import CompanyForm, IndividualForm, QueueFilterForm, add_service_errors
 from kyc.identifiers import normalise_digits
 from kyc.models import Customer
-from kyc.roles import RequestUser
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to
 from kyc.views.common import customer_file_context
 from kyc.views.navigation import redirect_to_next
 from kyc.views.types import HtmxHttpRequest
-
-
-def _require_case_worker(user: RequestUser) -> None:
-    if not roles.can_work_cases(user):
-        raise PermissionDenied(_("Your account has no analyst role."))
 
 
 @require_GET
@@ -54,7 +48,7 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 def take_next(request: HttpRequest) -> HttpResponse:
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     customer = services.customer_take_next(actor=request.user)
     if customer is None:
         messages.info(request, _("There is no unassigned open case left."))
@@ -66,7 +60,7 @@ def take_next(request: HttpRequest) -> HttpResponse:
 @require_POST
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Assign to me (or unassign with `unassign=1`). Returns the queue row for htmx."""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     customer = selectors.customer_for_detail(request.user, pk)
     assignee = None if request.POST.get("unassign") else request.user
     services.customer_assign(customer_id=customer.pk, assignee=assignee, actor=request.user)
@@ -82,7 +76,7 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     kind = request.POST.get("kind") or request.GET.get("kind") or Customer.Kind.COMPANY
     # Bound only to a submission: a new, empty form shows no errors.
     data = request.POST if request.method == "POST" else None
@@ -133,7 +127,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def siren_check(request: HttpRequest) -> HttpResponse:
     """As the analyst types a SIREN: is it valid, how is it written, does a file exist already?"""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     raw = request.GET.get("siren", "")[:30]
     digits = normalise_digits(raw)
     context = {"raw": raw, "valid": False, "formatted": "", "existing": []}

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +25,6 @@ from kyc.models import AnalysisRequest, Customer, Document, ProviderJob, stored_
 from kyc.roles import RequestUser
 from kyc.selectors import customers as selectors
 from kyc.selectors.access import customers_visible_to, documents_visible_to
-from kyc.services import audit_record
 from kyc.views.common import documents_context, reports_context
 from kyc.views.types import HtmxHttpRequest
 
@@ -45,8 +45,7 @@ class UploadResult:
 def upload(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     """Several files at once, each with its kind (and period/date). Each file is validated and
     saved on its own: refused files get their own message, accepted ones are kept."""
-    if not roles.can_work_cases(request.user):
-        raise PermissionDenied
+    roles.require_case_worker(request.user)
     analysis_request = get_object_or_404(
         AnalysisRequest.objects.select_related("customer").filter(
             customer__in=customers_visible_to(request.user)
@@ -116,21 +115,20 @@ def _visible_document(user: RequestUser, pk: int) -> Document:
     )
 
 
-def _audit_view(request: HttpRequest, document: Document, action: str) -> None:
-    # Who looked at which identity document is itself personal-data processing: record it.
-    if document.is_identity:
-        audit_record(
-            actor=request.user,
-            action=action,
-            obj=document,
-            customer=document.customer,
-        )
+def _open_stored(document: Document) -> File:
+    """The document's stored file, open; 404 with a message when it is purged or missing."""
+    if not document.file.name:
+        raise Http404(_("This document's file was purged."))
+    try:
+        return default_storage.open(document.file.name, "rb")
+    except OSError as exc:
+        raise Http404(_("This document's file is missing from storage.")) from exc
 
 
 @require_GET
 def viewer(request: HttpRequest, pk: int) -> HttpResponse:
     document = _visible_document(request.user, pk)
-    _audit_view(request, document, "document.view")
+    services.document_access_record(actor=request.user, document=document, action="document.view")
     page_count = 0
     if document.content_type == "application/pdf" and document.file:
         page_count = _pdf_page_count(document)
@@ -162,12 +160,13 @@ def file(request: HttpRequest, pk: int) -> FileResponse:
     """The original bytes, only through this permission check. Images and PDFs inline, anything
     else as a download; never sniffed by the browser."""
     document = _visible_document(request.user, pk)
-    if not document.file.name:
-        raise Http404(_("This document's file was purged."))
-    _audit_view(request, document, "document.download")
+    handle = _open_stored(document)
+    services.document_access_record(
+        actor=request.user, document=document, action="document.download"
+    )
     inline = document.content_type in INLINE_TYPES and not request.GET.get("download")
     response = FileResponse(
-        default_storage.open(document.file.name, "rb"),
+        handle,
         content_type=document.content_type,
         as_attachment=not inline,
         filename=document.download_name,
@@ -183,9 +182,9 @@ def file(request: HttpRequest, pk: int) -> FileResponse:
 def pdf_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """One PDF page as PNG, rendered on the server (no PDF reader in the browser needed)."""
     document = _visible_document(request.user, pk)
-    if document.content_type != "application/pdf" or not document.file.name:
+    if document.content_type != "application/pdf":
         raise Http404
-    with default_storage.open(document.file.name, "rb") as handle:
+    with _open_stored(document) as handle:
         data = handle.read()
     try:
         png = pdf_render.render_page_png(
@@ -204,8 +203,7 @@ def pdf_page(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 @require_POST
 def job_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    if not roles.can_work_cases(request.user):
-        raise PermissionDenied
+    roles.require_case_worker(request.user)
     job = get_object_or_404(
         ProviderJob.objects.filter(request__customer__in=customers_visible_to(request.user)),
         pk=pk,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,7 +31,6 @@ from kyc.analysis.mrz import parse_mrz
 from kyc.forms import add_service_errors
 from kyc.models import Customer, Document, OcrCorrection, OcrResult
 from kyc.providers import artemis
-from kyc.roles import RequestUser
 from kyc.selectors import ocr as selectors
 from kyc.services.ocr import (
     DOCUMENT_TYPES,
@@ -55,11 +54,6 @@ if TYPE_CHECKING:
 
 PAGE = "kyc/ocr/document.html"
 Sync = OcrCorrection.SyncStatus
-
-
-def _require_case_worker(user: RequestUser) -> None:
-    if not roles.can_work_cases(user):
-        raise PermissionDenied(_("Your account has no analyst role."))
 
 
 # ----------------------------------------------------------------------------------------- form
@@ -483,7 +477,7 @@ def _page_url(document: Document, target: OcrResult | None) -> str:
 @require_http_methods(["GET", "POST"])
 def document_ocr(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The OCR page of one identity document; POST saves a correction."""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     document = selectors.ocr_document(request.user, pk)
     results = selectors.document_results(document)
     raw_target = request.POST.get("ocr_result") if request.method == "POST" else None
@@ -528,7 +522,7 @@ def _sync_fragment(request: HttpRequest, context: dict[str, Any]) -> HttpRespons
 @require_GET
 def mrz_check(request: HttpRequest) -> HttpResponse:
     """The MRZ checks of what the analyst is typing (htmx fragment; no data is read or kept)."""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     text = request.GET.get("mrz_raw_string", "")[:400]
     return render(request, "kyc/ocr/_mrz_check.html", {"mrz": mrz_report(text)})
 
@@ -536,7 +530,7 @@ def mrz_check(request: HttpRequest) -> HttpResponse:
 @require_POST
 def correction_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The Retry button: send a failed correction to Artemis again."""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     correction = selectors.visible_correction(request.user, pk)
     message = ""
     try:
@@ -559,7 +553,7 @@ def correction_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def artemis_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Create the missing customer and document in Artemis, then send the corrections."""
-    _require_case_worker(request.user)
+    roles.require_case_worker(request.user)
     document = selectors.ocr_document(request.user, pk)
     try:
         services.artemis_link_create(

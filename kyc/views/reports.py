@@ -20,14 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from kyc import intake
+from kyc import intake, services
 from kyc.i18n import from_detail
 from kyc.json_values import json_object
 from kyc.models import Report, stored_name
 from kyc.names import safe_file_name
 from kyc.providers.mindee import FIELD_LABELS as MINDEE_FIELD_LABELS
 from kyc.selectors import reports as selectors
-from kyc.services import audit_record
 
 Source = Report.Source
 
@@ -390,16 +389,16 @@ def report_attachment(request: HttpRequest, pk: int) -> FileResponse:
     report = selectors.report_for_detail(request.user, pk)
     if not report.attachment:
         raise Http404(_("This report has no attached file."))
-    if report.document is not None and report.document.is_identity:
-        # The vendor's PDF reproduces the identity document: who opened it is recorded.
-        audit_record(
-            actor=request.user,
-            action="report.download",
-            obj=report,
-            customer=report.request.customer,
-        )
     name = stored_name(report.attachment)
-    handle = default_storage.open(name, "rb")
+    try:
+        handle = default_storage.open(name, "rb")
+    except OSError as exc:
+        raise Http404(_("This report's file is missing from storage.")) from exc
+    if report.document is not None:
+        # The vendor's PDF reproduces the document: who opened an identity one is recorded.
+        services.document_access_record(
+            actor=request.user, document=report.document, action="report.download", obj=report
+        )
     # What the file is, from its bytes (as for documents): a vendor's "report.pdf" that holds
     # HTML is downloaded as what it is, never shown as a PDF.
     try:

@@ -581,3 +581,33 @@ def test_a_forged_form_gets_the_friendly_csrf_page(analyst):
     assert response.status_code == 403
     assert "This form has expired" in response.text
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("view", ["kyc:document-file", "kyc:document-page"])
+def test_a_file_missing_from_storage_is_a_404_with_no_audit_row(analyst_client, analyst, view):
+    """The row says there is a file, the storage no longer has it (a restore, a bucket
+    lifecycle rule): a clear 404, and the identity-document access is not recorded, since
+    nothing was read."""
+    document = make_document(actor=analyst, content=pdf_bytes(), name="passport.pdf")
+    default_storage.delete(document.file.name)
+    before = AuditEvent.objects.count()
+    args = [document.pk] if view == "kyc:document-file" else [document.pk, 1]
+
+    response = analyst_client.get(reverse(view, args=args))
+
+    assert response.status_code == 404
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_vendor_file_missing_from_storage_is_a_404_with_no_audit_row(analyst_client, analyst):
+    from django.core.files.base import ContentFile
+
+    report = make_report(document=make_document(actor=analyst, kind=Document.Kind.PASSPORT))
+    report.attachment.save("finovox-report.pdf", ContentFile(pdf_bytes()))
+    default_storage.delete(report.attachment.name)
+    before = AuditEvent.objects.count()
+
+    response = analyst_client.get(reverse("kyc:report-attachment", args=[report.pk]))
+
+    assert response.status_code == 404
+    assert AuditEvent.objects.count() == before
