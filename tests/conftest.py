@@ -112,3 +112,14 @@ def fake_provider(settings):
     FakeProvider.reset()
     yield FakeProvider
     FakeProvider.reset()
+
+
+@pytest.fixture(scope="module")
+def vendor_server():
+    """One local fake-vendor HTTP server per test module (tests.fake_vendors.start_server);
+    each test registers its handlers with `serving(vendor_server)`."""
+    from tests.fake_vendors import start_server
+
+    server = start_server()
+    yield server
+    server.stop()

@@ -33,7 +33,6 @@ from tests.fake_vendors import (
     base_url,
     database_env,
     serving,
-    start_server,
 )
 
 FINOVOX = "kyc.providers.finovox.FinovoxProvider"
@@ -42,22 +41,15 @@ TOKEN = "retrieve-token-capable"
 REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = start_server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def finovox(server, settings):
+def finovox(vendor_server, settings):
     """Finovox configured in this process (the web host that creates the jobs), alone."""
     settings.KYC_PROVIDERS = [FINOVOX]
     settings.FINOVOX_API_KEY = FINOVOX_KEY
-    settings.FINOVOX_BASE_URL = base_url(server)
+    settings.FINOVOX_BASE_URL = base_url(vendor_server)
     settings.FINOVOX_POLL_SECONDS = 30
     settings.FINOVOX_TIMEOUT = 5.0
-    with serving(server) as served:
+    with serving(vendor_server) as served:
         yield FakeFinovox(served)
 
 

@@ -40,32 +40,24 @@ from tests.fake_vendors import (
     run_db_worker,
     serving,
     slow,
-    start_server,
 )
 
 FINOVOX = "kyc.providers.finovox.FinovoxProvider"
 TOKEN = "retrieve-token-1"
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = start_server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def finovox(server, settings):
+def finovox(vendor_server, settings):
     settings.KYC_PROVIDERS = [FINOVOX]
     settings.FINOVOX_API_KEY = FINOVOX_KEY
-    settings.FINOVOX_BASE_URL = base_url(server)
+    settings.FINOVOX_BASE_URL = base_url(vendor_server)
     settings.FINOVOX_POLL_SECONDS = 30
     settings.FINOVOX_TIMEOUT = 5.0
     settings.FINOVOX_EXPLANATION = False
     settings.FINOVOX_PDF_REPORT = False
     settings.JOB_RETRY_BASE_SECONDS = 10
     settings.JOB_RETRY_MAX_SECONDS = 600
-    with serving(server) as served:
+    with serving(vendor_server) as served:
         yield FakeFinovox(served)
 
 

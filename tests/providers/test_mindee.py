@@ -44,25 +44,17 @@ from tests.fake_vendors import (
     run_db_worker,
     serving,
     slow,
-    start_server,
 )
 
 MINDEE = "kyc.providers.mindee.MindeeProvider"
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = start_server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def mindee(server, settings):
+def mindee(vendor_server, settings):
     settings.KYC_PROVIDERS = [MINDEE]
     settings.MINDEE_API_KEY = MINDEE_KEY
-    settings.MINDEE_BASE_URL = base_url(server)
+    settings.MINDEE_BASE_URL = base_url(vendor_server)
     settings.MINDEE_WEBHOOK_SECRET = MINDEE_SECRET
     settings.MINDEE_POLL_SECONDS = 2.0
     settings.MINDEE_TIMEOUT = 5.0
@@ -71,7 +63,7 @@ def mindee(server, settings):
     settings.JOB_RETRY_MAX_SECONDS = 600
     # The limiter is per process: earlier tests' calls must not slow this one down.
     rate_limiter.reset()
-    with serving(server) as served:
+    with serving(vendor_server) as served:
         yield FakeMindee(served)
     rate_limiter.reset()
 
